@@ -1,0 +1,48 @@
+# gradlab — run `make help` for the targets.
+# Set-up is shared by every target: a .venv with the project and its pinned
+# dependencies, reinstalled only when pyproject.toml or constraints.txt change.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+HASH   := $(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
+STAMP  := $(VENV)/.installed-$(HASH)
+PORT   ?= 8888
+
+.DEFAULT_GOAL := help
+.PHONY: help setup lab test notebooks images bench lock clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[lab,test]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+setup: $(STAMP)  ## create .venv and install gradlab with pinned dependencies (skipped when up to date)
+
+lab: setup  ## open the notebooks in JupyterLab (127.0.0.1 only, token on)
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=notebooks
+
+test: setup  ## every test: lint, unit tests, doctests, README, notebooks (nbval), browser
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg tests gradlab README.md notebooks
+
+notebooks: setup  ## re-execute every notebook in place from a fresh kernel
+	$(PY) tools/run_notebooks.py notebooks/*.ipynb
+
+images: setup  ## rebuild every figure in src_images/
+	$(PY) -m gradlab.figures src_images
+
+bench: setup  ## print the benchmark tables
+	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+lock: setup  ## re-pin constraints.txt from the current .venv
+	$(PY) tools/lock.py constraints.txt
+
+clean:  ## remove .venv, caches and test artifacts (never touches notebooks/)
+	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache test-artifacts *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

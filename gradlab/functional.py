@@ -1,0 +1,71 @@
+"""``softmax`` with a required ``dim``.
+
+``F.softmax(a)`` without ``dim`` guesses a dimension (and warns); on a batch
+of logits a wrong guess normalises over the batch instead of the classes,
+a silent bug. gradlab asks for ``dim`` every time.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from gradlab._messages import bilingual, reraise_with_hint
+
+__all__ = ["softmax"]
+
+
+def softmax(input: torch.Tensor, dim: int | None = None, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """``F.softmax(input, dim)``, with ``dim`` required.
+
+    .. math:: \\sigma(z)_j = \\frac{e^{z_j}}{\\sum_k e^{z_k}}
+
+    Computed stably by PyTorch (the largest logit is subtracted first), so
+    huge logits give finite probabilities.
+
+    Args:
+        input: the logits.
+        dim: the dimension to normalise over (the classes); required.
+        dtype: cast ``input`` to this dtype first, as in ``F.softmax``.
+
+    Returns:
+        Probabilities of the same shape, summing to 1 along ``dim``.
+
+    Example:
+        >>> a = torch.tensor([0.7728, 0.4713, 0.9653], requires_grad=True)
+        >>> softmax(a, dim=0)
+        tensor([0.3388, 0.2506, 0.4107], grad_fn=<SoftmaxBackward0>)
+    """
+    if not isinstance(input, torch.Tensor):
+        raise TypeError(
+            bilingual(
+                f"softmax 需要一个张量，但收到的是 {type(input).__name__}。",
+                f"softmax needs a tensor, not {type(input).__name__}.",
+                todo_zh="先用 torch.tensor([...]) 把数字变成浮点张量。",
+                todo_en="Turn the numbers into a float tensor with torch.tensor([...]) first.",
+            )
+        )
+    if dim is None:
+        raise TypeError(
+            bilingual(
+                "softmax 需要 dim 参数：要在哪个维度上归一化（哪个维度是类别）。不写 dim 时 PyTorch 会猜，猜错了结果不会报错，只是错的。",
+                "softmax needs dim: the dimension to normalise over (the classes). Without it PyTorch "
+                "guesses, and a wrong guess is silently wrong.",
+                todo_zh="一维向量写 softmax(a, dim=0)；形状为 [batch, classes] 的张量写 dim=-1。",
+                todo_en="Write softmax(a, dim=0) for a vector; dim=-1 for a [batch, classes] tensor.",
+            )
+        )
+    if not (input.is_floating_point() or input.is_complex()) and dtype is None:
+        raise TypeError(
+            bilingual(
+                f"softmax 需要浮点张量，但输入的类型是 {input.dtype}。",
+                f"softmax needs a floating point tensor, but the input has dtype {input.dtype}.",
+                todo_zh="先转换：input.float()，或写 torch.tensor([1.0, 2.0])。",
+                todo_en="Convert it first: input.float(), or write torch.tensor([1.0, 2.0]).",
+            )
+        )
+    try:
+        return F.softmax(input, dim=dim, dtype=dtype)
+    except (IndexError, RuntimeError) as error:
+        reraise_with_hint(error)
+        raise
