@@ -158,26 +158,33 @@ def _leaves_reached(tensors: tuple[torch.Tensor, ...]) -> list[torch.Tensor]:
     return leaves
 
 
-def _warn_if_accumulating(leaves: list[torch.Tensor]) -> None:
-    for leaf in leaves:
-        held = leaf.grad
-        if held is None or getattr(leaf, "_gradlab_accumulation_told", False):
-            continue
-        if bool(torch.any(held != 0)):
-            leaf._gradlab_accumulation_told = True  # tell the learner once per tensor
-            warnings.warn(
-                bilingual(
-                    f"这个张量（形状 {tuple(leaf.shape)}）的 .grad 里已经有值 {held.detach().cpu()}，"
-                    "backward 会把新梯度加上去（累加），而不是替换。",
-                    f"The .grad of this tensor (shape {tuple(leaf.shape)}) already holds {held.detach().cpu()}; "
-                    "backward ADDS the new gradient to it instead of replacing it.",
-                    todo_zh="如果这不是你想要的，在 backward 之前调用 w.grad.zero_()（训练循环里用 optimizer.zero_grad()）。",
-                    todo_en="If that is not what you want, call w.grad.zero_() before backward "
-                    "(optimizer.zero_grad() in a training loop).",
-                ),
-                GradAccumulationWarning,
-                stacklevel=3,
-            )
+def _holding_values(leaves: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(leaf, a copy of its .grad) for leaves whose .grad holds non-zero values not yet told about."""
+    return [
+        (leaf, leaf.grad.detach().cpu().clone())
+        for leaf in leaves
+        if leaf.grad is not None
+        and not getattr(leaf, "_gradlab_accumulation_told", False)
+        and bool(torch.any(leaf.grad != 0))
+    ]
+
+
+def _tell_about_accumulation(holding: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+    for leaf, held in holding:
+        leaf._gradlab_accumulation_told = True  # tell the learner once per tensor
+        warnings.warn(
+            bilingual(
+                f"这个张量（形状 {tuple(leaf.shape)}）的 .grad 里已经有值 {held}，"
+                "backward 把新梯度加了上去（累加），而不是替换。",
+                f"The .grad of this tensor (shape {tuple(leaf.shape)}) held {held}; "
+                "backward ADDED the new gradient to it instead of replacing it.",
+                todo_zh="如果这不是你想要的，在 backward 之前调用 w.grad.zero_()（训练循环里用 optimizer.zero_grad()）。",
+                todo_en="If that is not what you want, call w.grad.zero_() before backward "
+                "(optimizer.zero_grad() in a training loop).",
+            ),
+            GradAccumulationWarning,
+            stacklevel=3,
+        )
 
 
 def backward(
@@ -223,7 +230,7 @@ def backward(
         leaves = list(input_tuple)
     else:
         leaves = _leaves_reached(tensor_tuple)
-    _warn_if_accumulating(leaves)
+    holding = _holding_values(leaves)
     try:
         torch.autograd.backward(
             tensors,
@@ -235,6 +242,7 @@ def backward(
     except (RuntimeError, TypeError, ValueError) as error:
         reraise_with_hint(error)
         raise
+    _tell_about_accumulation(holding)
 
 
 def requires_grad_(tensor: torch.Tensor, requires_grad: bool = True) -> torch.Tensor:

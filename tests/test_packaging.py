@@ -1,0 +1,89 @@
+"""The project's set-up files agree with each other, and importing gradlab changes nothing."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CONDA_NAMES = {"pytorch": "torch"}  # conda-forge name -> PyPI name
+CONDA_ONLY = {"python", "pip", "graphviz"}  # not Python packages of ours (graphviz: the `dot` binary)
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def requirement_name(requirement: str) -> str:
+    return canonical(re.split(r"[ ;<>=!~\[(]", requirement.strip(), maxsplit=1)[0])
+
+
+def pyproject_names() -> set[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    names = {requirement_name(r) for r in project["dependencies"]}
+    for extra in project["optional-dependencies"].values():
+        names |= {requirement_name(r) for r in extra}
+    return names
+
+
+def environment_names() -> set[str]:
+    names = set()
+    text = (ROOT / "environment.yml").read_text()
+    for line in text.split("dependencies:", 1)[1].splitlines():
+        match = re.match(r"\s*-\s+([A-Za-z0-9_.\-]+)", line)
+        if match:
+            name = canonical(match.group(1))
+            names.add(CONDA_NAMES.get(name, name))
+    return names - CONDA_ONLY
+
+
+def test_environment_yml_names_the_same_packages_as_pyproject():
+    assert environment_names() == pyproject_names()
+
+
+def test_environment_yml_has_graphviz():
+    assert re.search(r"^\s*-\s+graphviz\b", (ROOT / "environment.yml").read_text(), re.MULTILINE)
+
+
+def test_constraints_pin_every_direct_dependency_with_a_reason():
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        match = re.match(r"([A-Za-z0-9_.\-]+)==(\S+)\s+#\s*(\S.*)", line)
+        assert match, f"not a pin with a reason: {line!r}"
+        pins[canonical(match.group(1))] = match.group(2)
+    assert pins["torch"] == "2.13.0"
+    assert pyproject_names() <= set(pins)
+
+
+def test_pyproject_keeps_ranges():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for requirement in project["dependencies"]:
+        assert "==" not in requirement, requirement
+
+
+def test_import_changes_no_global_state():
+    code = """
+import sys, torch
+seed = torch.initial_seed()
+state = torch.get_rng_state().clone()
+import gradlab
+assert torch.initial_seed() == seed
+assert torch.equal(torch.get_rng_state(), state)
+heavy = sorted(m for m in ("matplotlib", "ipywidgets", "IPython", "numpy.random._pickle") if m in sys.modules)
+print(",".join(heavy))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""
+
+
+def test_makefile_lab_is_local_and_keeps_the_token():
+    makefile = (ROOT / "Makefile").read_text()
+    lab = re.search(r"^lab:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE).group(1)
+    assert "--ip=127.0.0.1" in lab
+    assert "token=''" not in lab and 'token=""' not in lab and "--NotebookApp.token" not in lab
+    assert "0.0.0.0" not in lab
