@@ -32,7 +32,8 @@ def pyproject_names() -> set[str]:
 def environment_names() -> set[str]:
     names = set()
     text = (ROOT / "environment.yml").read_text()
-    for line in text.split("dependencies:", 1)[1].splitlines():
+    conda_part = text.split("dependencies:", 1)[1].split("- pip:", 1)[0]
+    for line in conda_part.splitlines():
         match = re.match(r"\s*-\s+([A-Za-z0-9_.\-]+)", line)
         if match:
             name = canonical(match.group(1))
