@@ -1,0 +1,351 @@
+"""The slider explorers, driven from Python: numbers against torch and the hand formulas, bad input, pictures."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from gradlab.widgets import (
+    MAX_CLASSES,
+    DescentExplorer,
+    MseExplorer,
+    SoftmaxExplorer,
+    _softmax_numbers,
+    descent_explorer,
+    mse_explorer,
+    softmax_explorer,
+)
+
+CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+
+
+def readout_values(explorer) -> dict[str, float]:
+    """The numbers the readout shows, by their data-name, as the browser test reads them."""
+    spans = re.findall(r'<span class="gradlab-value" data-name="([^"]+)">([^<]*)</span>', explorer._readout.value)
+    return {name: float(text) for name, text in spans}
+
+
+def torch_mse(x: float, w: float, target: float) -> tuple[float, float]:
+    w_t = torch.tensor(w, dtype=torch.float64, requires_grad=True)
+    loss = (target - x * w_t) ** 2
+    loss.backward()
+    return loss.item(), w_t.grad.item()
+
+
+# --- mse_explorer ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("x", "w", "target"), [(1.0, 2.0, 1.0), (-2.5, 0.35, 1.7), (3.0, -4.0, -3.0)])
+def test_mse_state_matches_torch_and_hand_formula(x, w, target):
+    explorer = mse_explorer(x=x, w=w, target=target)
+    loss, grad = torch_mse(x, w, target)
+    assert explorer.state["loss"] == pytest.approx(loss, abs=1e-12)
+    assert explorer.state["grad"] == pytest.approx(grad, abs=1e-12)
+    assert explorer.state["grad_formula"] == pytest.approx(2 * x * (x * w - target), abs=1e-12)
+    assert explorer.state["grad"] == pytest.approx(explorer.state["grad_formula"], abs=1e-12)
+    assert explorer.state["agree"] is True
+
+
+def test_mse_slider_moves_update_state_and_readout():
+    explorer = mse_explorer()
+    assert set(explorer.sliders) == {"w", "x", "target"}
+    before_svg = explorer._plot.value
+    for w in (-3.0, -0.55, 0.8, 3.95):
+        explorer.sliders["w"].value = w
+        loss, grad = torch_mse(1.0, w, 1.0)
+        assert explorer.state["w"] == w
+        assert explorer.state["loss"] == pytest.approx(loss)
+        assert explorer.state["grad"] == pytest.approx(grad)
+        shown = readout_values(explorer)
+        assert shown["loss"] == pytest.approx(loss, abs=5e-5)
+        assert shown["grad"] == pytest.approx(grad, abs=5e-5)
+        assert shown["grad_formula"] == pytest.approx(grad, abs=5e-5)
+    assert explorer._plot.value != before_svg
+    explorer.sliders["x"].value = -1.5
+    explorer.sliders["target"].value = 2.0
+    loss, grad = torch_mse(-1.5, 3.95, 2.0)
+    assert explorer.state["loss"] == pytest.approx(loss)
+    assert explorer.state["grad"] == pytest.approx(grad)
+
+
+def test_mse_out_of_range_values_are_clamped():
+    explorer = mse_explorer(x=100.0, w=-1e9, target=7)
+    assert explorer.state["x"] == explorer.sliders["x"].max == 3.0
+    assert explorer.state["w"] == explorer.sliders["w"].min == -4.0
+    assert explorer.state["target"] == 3.0
+    explorer.sliders["w"].value = 1e6
+    assert explorer.state["w"] == explorer.sliders["w"].max
+    loss, grad = torch_mse(3.0, 4.0, 3.0)
+    assert explorer.state["loss"] == pytest.approx(loss)
+    assert explorer.state["grad"] == pytest.approx(grad)
+
+
+def test_mse_x_zero_gives_zero_gradient_and_says_so():
+    explorer = mse_explorer(x=0.0, w=2.0, target=1.0)
+    assert explorer.state["grad"] == 0.0
+    assert explorer.state["grad_formula"] == 0.0
+    assert explorer.state["loss"] == 1.0
+    note = explorer.state["note"]
+    assert "x = 0" in note and "梯度为 0" in note and "gradient is 0" in note
+    assert "gradient is 0" in explorer._readout.value
+    explorer.sliders["w"].value = -3.0  # w does not matter when x = 0
+    assert explorer.state["grad"] == 0.0 and explorer.state["loss"] == 1.0
+    explorer.sliders["x"].value = 1.0
+    assert explorer.state["note"] == ""
+
+
+def test_mse_minimum_is_named():
+    explorer = mse_explorer(x=2.0, w=0.5, target=1.0)
+    assert explorer.state["grad"] == 0.0
+    assert "minimum" in explorer.state["note"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "fragment"),
+    [
+        ({"w": "2"}, TypeError, "w must be a number"),
+        ({"x": None}, TypeError, "x must be a number"),
+        ({"target": True}, TypeError, "target must be a number"),
+        ({"w": [1.0, 2.0]}, TypeError, "w must be a number"),
+        ({"w": torch.ones(3)}, TypeError, "single number"),
+        ({"x": float("nan")}, ValueError, "finite"),
+        ({"w": float("inf")}, ValueError, "finite"),
+    ],
+)
+def test_mse_bad_arguments_get_bilingual_errors(kwargs, error, fragment):
+    with pytest.raises(error) as info:
+        mse_explorer(**kwargs)
+    message = str(info.value)
+    assert fragment in message
+    assert CJK.search(message.splitlines()[0]), "Chinese comes first"
+    assert "What to do" in message
+
+
+def test_mse_accepts_tensors_and_numpy_numbers():
+    numpy = pytest.importorskip("numpy")
+    explorer = mse_explorer(x=numpy.float32(1.5), w=torch.tensor(0.5), target=2)
+    assert explorer.state["x"] == 1.5 and explorer.state["w"] == 0.5 and explorer.state["target"] == 2.0
+
+
+# --- softmax_explorer ----------------------------------------------------------
+
+
+def torch_softmax(logits: list[float], i: int) -> tuple[list[float], list[float]]:
+    a = torch.tensor(logits, dtype=torch.float64, requires_grad=True)
+    p = torch.softmax(a, dim=0)
+    (row,) = torch.autograd.grad(p[i], [a])
+    return p.tolist(), row.tolist()
+
+
+def test_softmax_defaults_match_the_notebook_numbers():
+    explorer = softmax_explorer()
+    assert set(explorer.sliders) == {"a0", "a1", "a2"}
+    assert [round(v, 4) for v in explorer.state["p"]] == [0.3388, 0.2506, 0.4107]
+    p, row = torch_softmax([0.7728, 0.4713, 0.9653], 0)
+    assert explorer.state["p"] == pytest.approx(p)
+    assert explorer.state["row"] == pytest.approx(row)
+    assert explorer.state["i"] == 0
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, MAX_CLASSES])
+def test_softmax_jacobian_matches_autograd_and_closed_form(n):
+    logits = [0.3 * k - 0.5 * (k % 2) for k in range(n)]
+    explorer = softmax_explorer(logits=logits)
+    a = torch.tensor(logits, dtype=torch.float64)
+    expected = torch.autograd.functional.jacobian(lambda t: torch.softmax(t, dim=0), a)
+    jacobian = torch.tensor(explorer.state["jacobian"], dtype=torch.float64)
+    torch.testing.assert_close(jacobian, expected)
+    torch.testing.assert_close(torch.tensor(explorer.state["jacobian_formula"], dtype=torch.float64), expected)
+    torch.testing.assert_close(jacobian.sum(dim=1), torch.zeros(n, dtype=torch.float64))  # rows sum to 0
+    assert explorer.state["sum_p"] == pytest.approx(1.0)
+    for i in range(n):
+        explorer.chooser.value = i
+        assert explorer.state["row"] == pytest.approx(torch_softmax(logits, i)[1])
+        assert explorer.state["row_sum"] == pytest.approx(0.0, abs=1e-12)
+        assert f'data-name="i">{i}<' in explorer._readout.value
+
+
+def test_softmax_slider_move_updates_p_and_row():
+    explorer = softmax_explorer()
+    explorer.chooser.value = 2
+    explorer.sliders["a1"].value = 2.5
+    logits = [explorer.sliders[f"a{k}"].value for k in range(3)]
+    assert logits[1] == 2.5
+    p, row = torch_softmax(logits, 2)
+    assert explorer.state["p"] == pytest.approx(p)
+    assert explorer.state["row"] == pytest.approx(row)
+    shown = readout_values(explorer)
+    assert [shown[f"p{k}"] for k in range(3)] == pytest.approx(p, abs=5e-5)
+    assert [shown[f"row{k}"] for k in range(3)] == pytest.approx(row, abs=5e-5)
+
+
+def test_softmax_huge_logits_stay_finite():
+    explorer = softmax_explorer(logits=(1e6, -1e6, 0.0))  # clamped to the slider range
+    assert explorer.state["logits"] == [10.0, -10.0, 0.0]
+    assert all(torch.isfinite(torch.tensor(explorer.state["jacobian"])).flatten())
+    assert explorer.state["sum_p"] == pytest.approx(1.0)
+    # The computation itself is stable, not only the clamped sliders.
+    numbers = _softmax_numbers([1000.0, 999.0, -1000.0], 0)
+    p = torch.tensor(numbers["p"])
+    assert torch.isfinite(p).all() and torch.isfinite(torch.tensor(numbers["jacobian"])).all()
+    assert numbers["p"] == pytest.approx(
+        torch.softmax(torch.tensor([1.0, 0.0, -2000.0], dtype=torch.float64), 0).tolist()
+    )
+
+
+@pytest.mark.parametrize(
+    ("logits", "error", "fragment"),
+    [
+        ((1.0,), ValueError, "2 to 8 classes"),
+        ((), ValueError, "2 to 8 classes"),
+        (tuple(range(9)), ValueError, "but got 9 logits"),
+        ("0.5, 1.0", TypeError, "sequence of numbers"),
+        (3.0, TypeError, "sequence of numbers"),
+        ((1.0, "a"), TypeError, "logits[1] must be a number"),
+        ((1.0, float("nan")), ValueError, "finite"),
+        (torch.zeros(2, 3), ValueError, "1-D"),
+    ],
+)
+def test_softmax_bad_input_gets_bilingual_errors(logits, error, fragment):
+    with pytest.raises(error) as info:
+        softmax_explorer(logits=logits)
+    message = str(info.value)
+    assert fragment in message
+    assert CJK.search(message.splitlines()[0])
+    assert "What to do" in message
+
+
+def test_softmax_accepts_a_tensor():
+    explorer = softmax_explorer(torch.tensor([0.0, 1.0], requires_grad=True))
+    assert explorer.state["logits"] == [0.0, 1.0]
+
+
+# --- descent_explorer -------------------------------------------------------------
+
+
+def torch_descent(x: float, w: float, target: float, lr: float, steps: int) -> tuple[list[float], list[float]]:
+    w_t = torch.tensor(w, dtype=torch.float64, requires_grad=True)
+    ws, grads = [], []
+    for _ in range(steps):
+        ws.append(w_t.item())
+        loss = (target - x * w_t) ** 2
+        loss.backward()
+        grads.append(w_t.grad.item())
+        with torch.no_grad():
+            w_t -= lr * w_t.grad
+        w_t.grad.zero_()
+    ws.append(w_t.item())
+    return ws, grads
+
+
+def test_descent_follows_backward_and_zero_grad():
+    explorer = descent_explorer()
+    assert set(explorer.sliders) == {"w", "lr", "steps", "x", "target"}
+    ws, grads = torch_descent(1.0, -1.0, 1.0, 0.1, 10)
+    assert explorer.state["path"] == pytest.approx(ws)
+    assert explorer.state["grads"] == pytest.approx(grads)
+    # closed form: w_k - w* = (1 - 2 lr x^2)^k (w_0 - w*)
+    assert explorer.state["w_final"] == pytest.approx(1 + 0.8**10 * (-2))
+    assert explorer.state["loss_final"] == pytest.approx((1 - explorer.state["w_final"]) ** 2)
+    assert len(explorer.state["losses"]) == 11
+    shown = readout_values(explorer)
+    assert shown["w_final"] == pytest.approx(explorer.state["w_final"], abs=5e-5)
+    assert shown["grad0"] == pytest.approx(-4.0)
+    assert "grad10" not in shown  # no backward after the last step
+
+
+def test_descent_sliders_rerun_the_loop():
+    explorer = descent_explorer()
+    explorer.sliders["lr"].value = 0.25
+    explorer.sliders["steps"].value = 3
+    explorer.sliders["x"].value = 2.0
+    explorer.sliders["w"].value = 0.5
+    ws, grads = torch_descent(2.0, 0.5, 1.0, 0.25, 3)
+    assert explorer.state["path"] == pytest.approx(ws)
+    assert explorer.state["grads"] == pytest.approx(grads)
+    explorer.sliders["steps"].value = 0
+    assert explorer.state["path"] == [0.5] and explorer.state["grads"] == []
+    assert explorer.svg().startswith("<svg")
+
+
+def test_descent_notes_divergence_and_zero_gradient():
+    explorer = descent_explorer(x=3.0, lr=1.2, steps=30)
+    assert "diverges" in explorer.state["note"] and "发散" in explorer.state["note"]
+    assert all(map(lambda v: v == v and abs(v) != float("inf"), explorer.state["path"]))  # finite, plot still drawn
+    assert explorer.svg().startswith("<svg")
+    explorer.sliders["x"].value = 0.0
+    assert explorer.state["grads"] == [0.0] * 30
+    assert explorer.state["w_final"] == explorer.state["w"]
+    assert "gradient is always 0" in explorer.state["note"]
+
+
+def test_descent_clamps_and_checks_arguments():
+    explorer = descent_explorer(lr=50, steps=1000, w=9)
+    assert explorer.state["lr"] == 1.2 and explorer.state["steps"] == 30 and explorer.state["w"] == 4.0
+    with pytest.raises(TypeError, match="steps must be a whole number"):
+        descent_explorer(steps=2.5)
+    with pytest.raises(TypeError, match="lr must be a number"):
+        descent_explorer(lr="0.1")
+    assert descent_explorer(steps=4.0).state["steps"] == 4
+
+
+# --- pictures, hooks and import hygiene ------------------------------------------------
+
+
+EXPLORERS = [
+    pytest.param(mse_explorer, id="mse"),
+    pytest.param(softmax_explorer, id="softmax"),
+    pytest.param(lambda: softmax_explorer(logits=range(8)), id="softmax8"),
+    pytest.param(descent_explorer, id="descent"),
+]
+
+
+@pytest.mark.parametrize("make", EXPLORERS)
+def test_mimebundle_has_a_static_picture_and_the_widget_view(make):
+    explorer = make()
+    bundle = explorer._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    svg = bundle["image/svg+xml"]
+    assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
+    assert bundle["text/plain"] == repr(explorer)
+    assert "explorer(" in bundle["text/plain"]
+    # Deterministic: nbval compares image/svg+xml and text/plain of the saved notebook.
+    again = make()._repr_mimebundle_()
+    assert again["image/svg+xml"] == svg and again["text/plain"] == bundle["text/plain"]
+
+
+@pytest.mark.parametrize("make", EXPLORERS)
+def test_pictures_carry_no_cjk_text(make):
+    explorer = make()
+    for _ in range(2):
+        for svg in (explorer.svg(), explorer.static_svg(), explorer._plot.value):
+            assert not CJK.search(svg)
+        first = next(iter(explorer.sliders.values()))
+        first.value = first.min  # also in other states (notes, x = 0 ...)
+    assert CJK.search(explorer._readout.value)  # the readout is bilingual
+
+
+@pytest.mark.parametrize("make", EXPLORERS)
+def test_dom_hooks_for_the_browser_test(make):
+    explorer = make()
+    assert "gradlab-explorer" in explorer._dom_classes
+    assert f"gradlab-{explorer.kind}" in explorer._dom_classes
+    for name, slider in explorer.sliders.items():
+        assert f"gradlab-slider-{name}" in slider._dom_classes
+    assert f'data-explorer="{explorer.kind}"' in explorer._readout.value
+    assert readout_values(explorer)
+
+
+def test_explorer_types():
+    assert isinstance(mse_explorer(), MseExplorer)
+    assert isinstance(softmax_explorer(), SoftmaxExplorer)
+    assert isinstance(descent_explorer(), DescentExplorer)
+
+
+def test_importing_gradlab_does_not_import_ipywidgets():
+    code = "import sys, gradlab; assert 'ipywidgets' not in sys.modules, 'ipywidgets imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
