@@ -10,13 +10,25 @@ state (no seeding, no matplotlib settings).
 
 from gradlab.autograd import GradAccumulationWarning, backward, grad, requires_grad_
 from gradlab.functional import softmax
+from gradlab.graph import Graph, build_graph
+from gradlab.jacobian import check_grad, compare_jacobians, jacobian, softmax_jacobian, vjp
+from gradlab.render import GraphView, draw
 
 __version__ = "0.1.0"
 
 __all__ = [
     "GradAccumulationWarning",
+    "Graph",
+    "GraphView",
     "backward",
+    "build_graph",
+    "check_grad",
+    "compare_jacobians",
+    "draw",
     "grad",
+    "jacobian",
     "requires_grad_",
     "softmax",
+    "softmax_jacobian",
+    "vjp",
 ]
