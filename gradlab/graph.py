@@ -58,6 +58,9 @@ class Node:
         tensor_name: for a saved tensor, the variable that holds it; for a
             function, the variable whose ``grad_fn`` it is.
         obj: the underlying tensor or autograd node (not shown, not compared).
+
+    ``==`` compares everything but ``value``, ``grad`` and ``obj`` (the label
+    shows the values).
     """
 
     id: int
@@ -67,8 +70,8 @@ class Node:
     shape: tuple[int, ...] | None = None
     dtype: str | None = None
     device: str | None = None
-    value: Any = None
-    grad: torch.Tensor | None = None
+    value: Any = field(default=None, compare=False)
+    grad: torch.Tensor | None = field(default=None, compare=False)
     freed: bool = False
     tensor_name: str | None = None
     obj: Any = field(default=None, repr=False, compare=False)
@@ -152,17 +155,29 @@ class Graph:
         """Ids of the nodes on the paths from the outputs to ``targets``.
 
         This is the part of the graph that ``torch.autograd.grad(outputs, inputs=targets)``
-        walks. A target is a tensor, an autograd function, or a node id.
+        walks. A target is a tensor, an autograd function, a node name or a node id.
 
         Raises:
+            TypeError: a target is none of these.
             ValueError: a target is not in this graph.
         """
         wanted: set[int] = set()
         for target in targets:
-            if isinstance(target, int) and not isinstance(target, bool) and 0 <= target < len(self.nodes):
-                wanted.add(target)
-                continue
-            node = self.node_for(target)
+            if isinstance(target, int) and not isinstance(target, bool):
+                node = self.nodes[target] if 0 <= target < len(self.nodes) else None
+            elif isinstance(target, str):
+                node = next((n for n in self.nodes if n.name == target), None)
+            elif isinstance(target, (torch.Tensor, torch.autograd.graph.Node)):
+                node = self.node_for(target)
+            else:
+                raise TypeError(
+                    bilingual(
+                        f"路径的终点应该是张量、grad_fn、节点名或节点编号，但收到的是 {type(target).__name__}。",
+                        f"A target must be a tensor, a grad_fn, a node name or a node id, not {type(target).__name__}.",
+                        todo_zh="例如 graph.path_to(a)。",
+                        todo_en="For example graph.path_to(a).",
+                    )
+                )
             if node is None:
                 what = type(target).__name__
                 raise ValueError(
@@ -202,6 +217,8 @@ def _num(value: Any) -> str:
         return f"{re}{'' if im.startswith('-') else '+'}{im}j"
     if math.isnan(value) or math.isinf(value):
         return str(value)
+    if value == 0:
+        value = 0.0  # no "-0."
     text = f"{value:.4g}"
     if "." not in text and "e" not in text:
         text += "."
@@ -216,7 +233,11 @@ def _nested(values: Any) -> str:
 
 def _shape_text(tensor: torch.Tensor) -> str:
     dtype = str(tensor.dtype).removeprefix("torch.")
-    shape = "scalar" if tensor.dim() == 0 else "(" + ", ".join(map(str, tensor.shape)) + ("," if tensor.dim() == 1 else "") + ")"
+    shape = (
+        "scalar"
+        if tensor.dim() == 0
+        else "(" + ", ".join(map(str, tensor.shape)) + ("," if tensor.dim() == 1 else "") + ")"
+    )
     device = "" if tensor.device.type == "cpu" else f" {tensor.device}"
     return f"{shape} {dtype}{device}"
 
