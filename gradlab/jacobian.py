@@ -414,19 +414,22 @@ def softmax_jacobian(input: torch.Tensor, dim: int, *, full: bool = False) -> to
     if input.dim() == 0:
         return torch.zeros((), dtype=input.dtype, device=input.device)  # one class: p = 1 whatever z is
     dim = dim % input.dim()
-    with torch.no_grad():
-        p = torch.softmax(input.detach(), dim=dim).movedim(dim, -1)  # [..., K]
-        block = p.unsqueeze(-1) * (-p).unsqueeze(-2)  # −p_i p_j, [..., K, K]
-        block.diagonal(dim1=-2, dim2=-1).add_(p)  # + diag(p)
-        if not full:
-            return block.movedim(-2, dim)
-        batch, k = p.shape[:-1], p.shape[-1]
-        m = math.prod(batch)
-        eye = torch.eye(m, dtype=p.dtype, device=p.device)
-        dense = torch.einsum("aij,ab->aibj", block.reshape(m, k, k), eye)  # zeros between batch rows
-        dense = dense.reshape((*batch, k, *batch, k))
-        nb = len(batch)
-        return dense.movedim(nb, dim).movedim(nb + 1 + nb, nb + 1 + dim)
+    last = dim == input.dim() - 1
+    p = torch.softmax(input.detach(), dim=dim)
+    if not last:
+        p = p.movedim(dim, -1)  # [..., K]
+    block = p.unsqueeze(-1) * p.unsqueeze(-2)  # p_i p_j, [..., K, K]
+    block.neg_()  # − p pᵀ
+    block.diagonal(dim1=-2, dim2=-1).add_(p)  # + diag(p)
+    if not full:
+        return block if last else block.movedim(-2, dim)
+    batch, k = p.shape[:-1], p.shape[-1]
+    m = math.prod(batch)
+    eye = torch.eye(m, dtype=p.dtype, device=p.device)
+    dense = torch.einsum("aij,ab->aibj", block.reshape(m, k, k), eye)  # zeros between batch rows
+    dense = dense.reshape((*batch, k, *batch, k))
+    nb = len(batch)
+    return dense.movedim(nb, dim).movedim(nb + 1 + nb, nb + 1 + dim)
 
 
 # --- compare every method ------------------------------------------------------------
@@ -748,7 +751,11 @@ class GradCheck:
 
     def _more(self) -> str:
         hidden = len(self.entries) - len(self._shown_entries())
-        return f"… {hidden} entries with smaller errors not shown (all {len(self.entries)} are in .entries)" if hidden else ""
+        return (
+            f"… {hidden} entries with smaller errors not shown (all {len(self.entries)} are in .entries)"
+            if hidden
+            else ""
+        )
 
     def __str__(self) -> str:
         cells = [
