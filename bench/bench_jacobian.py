@@ -30,7 +30,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 import gradlab
-from gradlab.jacobian import _auto_choice  # the rule "auto" applies (no timing)
+from gradlab.jacobians import _auto_choice  # the rule "auto" applies (no timing)
 
 METHODS = ("rows", "batched", "jacrev", "jacfwd", "auto")
 CASES: list[tuple[str, tuple[int, ...]]] = [

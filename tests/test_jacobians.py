@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gradlab
-from gradlab.jacobian import _auto_choice, check_grad, compare_jacobians, jacobian, softmax_jacobian, vjp
+from gradlab.jacobians import _auto_choice, check_grad, compare_jacobians, jacobian, softmax_jacobian, vjp
 
 METHODS = ["rows", "batched", "jacrev", "jacfwd", "auto"]
 TOL = {torch.float32: 1e-6, torch.float64: 1e-12}
@@ -357,7 +357,7 @@ def test_compare_jacobians_given_tensor_and_bad_reference():
     [(1.234e-4, "123 µs"), (1.5e-7, "0.150 µs"), (0.0123, "12.3 ms"), (0.00123, "1.23 ms"), (2.5, "2.50 s")],
 )
 def test_time_format(seconds, text):
-    from gradlab.jacobian import _format_time
+    from gradlab.jacobians import _format_time
 
     assert _format_time(seconds) == text
     assert SANITIZE.fullmatch(text)
