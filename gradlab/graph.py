@@ -55,6 +55,8 @@ class Node:
         grad: a detached ``.grad`` of a leaf, or ``None`` while backward has not run.
         freed: ``True`` for a saved tensor that ``backward()`` freed, and for a
             function whose saved tensors were freed.
+        stale: ``True`` for a saved tensor that was changed in place after it
+            was saved (``backward()`` will raise), and for its function.
         tensor_name: for a saved tensor, the variable that holds it; for a
             function, the variable whose ``grad_fn`` it is.
         obj: the underlying tensor or autograd node (not shown, not compared).
@@ -73,6 +75,7 @@ class Node:
     value: Any = field(default=None, compare=False)
     grad: torch.Tensor | None = field(default=None, compare=False)
     freed: bool = False
+    stale: bool = False
     tensor_name: str | None = None
     obj: Any = field(default=None, repr=False, compare=False)
 
@@ -296,6 +299,8 @@ def saved_line(node: Node) -> str:
     """The line a saved value adds to its function's box, e.g. ``_saved_self = x [1.]``."""
     if node.freed:
         return f"{node.name} = (freed by backward)"
+    if node.stale:
+        return f"{node.name} = (changed in place: backward fails)"
     named = f"{node.tensor_name} " if node.tensor_name else ""
     return _cut(f"{node.name} = {named}{_value_text(node.value, node.name)}")
 
@@ -420,29 +425,35 @@ def _saved_attributes(fn: object) -> tuple[str, ...]:
     return names
 
 
-def _read_saved(fn: object) -> Iterable[tuple[str, Any, bool]]:
-    """(attribute, value, freed) for each value ``fn`` saved; None values are left out."""
+def _read_saved(fn: object) -> Iterable[tuple[str, Any, str]]:
+    """(attribute, value, state) for each value ``fn`` saved; state is "", "freed" or "stale".
+
+    None values (nothing was saved) are left out.
+    """
     for attribute in _saved_attributes(fn):
         try:
             value = getattr(fn, attribute)
         except RuntimeError as error:
-            if "freed" in str(error) or "second time" in str(error):
-                yield attribute, None, True
+            text = str(error)
+            if "freed" in text or "second time" in text:
+                yield attribute, None, "freed"
+            elif "inplace" in text:
+                yield attribute, None, "stale"
             continue
         if value is not None:
-            yield attribute, value, False
+            yield attribute, value, ""
     if isinstance(fn, torch.autograd.function.BackwardCFunction):  # a custom autograd.Function
         try:
             saved = fn.saved_tensors
-        except RuntimeError:
-            yield "saved_tensors", None, True
+        except RuntimeError as error:
+            yield "saved_tensors", None, "stale" if "inplace" in str(error) else "freed"
         else:
             for i, tensor in enumerate(saved):
                 if tensor is not None:
-                    yield f"saved_tensors[{i}]", tensor, False
+                    yield f"saved_tensors[{i}]", tensor, ""
         for attribute, value in vars(fn).items():
             if not attribute.startswith("_"):
-                yield f"ctx.{attribute}", value, False
+                yield f"ctx.{attribute}", value, ""
 
 
 class _Builder:
@@ -503,8 +514,8 @@ class _Builder:
         node = self._new("function", name, tensor_name=self.fn_names.get(key), obj=fn)
         self.seen_fn[key] = node.id
         lines = [name] + ([f"grad_fn of {node.tensor_name}"] if node.tensor_name else [])
-        for attribute, value, freed in _read_saved(fn):
-            saved = self._new("saved", attribute, freed=freed)
+        for attribute, value, state in _read_saved(fn):
+            saved = self._new("saved", attribute, freed=state == "freed", stale=state == "stale")
             if isinstance(value, torch.Tensor):
                 saved.shape = tuple(value.shape)
                 saved.dtype = str(value.dtype).removeprefix("torch.")
@@ -518,7 +529,8 @@ class _Builder:
                 saved.value = value
             saved.label = saved_line(saved)
             lines.append(saved.label)
-            node.freed = node.freed or freed
+            node.freed = node.freed or saved.freed
+            node.stale = node.stale or saved.stale
             graph.edges.append(Edge(node.id, saved.id, "saved"))
         node.label = "\n".join(_cut(line) for line in lines)
         return node.id, True

@@ -98,7 +98,7 @@ def _lines(node: Node, graph: Graph, show_saved: bool) -> list[tuple[str, str]]:
         for child in graph.children(node.id, saved=True):
             saved = graph.nodes[child]
             if saved.kind == "saved":
-                lines.append((saved_line(saved), "freed" if saved.freed else "saved"))
+                lines.append((saved_line(saved), "freed" if saved.freed or saved.stale else "saved"))
     return lines
 
 
@@ -276,9 +276,11 @@ def _layout(graph: Graph, show_saved: bool, highlighted: set[int], legend: bool)
         roles = {role for b in boxes for _, role in b.lines}
         if "saved" in roles:
             entries.append(("saved", "saved for backward (_saved_*)"))
-        if "freed" in roles:
+        if any(b.node.freed for b in boxes):
             entries.append(("freed", "freed: backward() ran without"))
             entries.append(("", "retain_graph=True"))
+        if any(b.node.stale for b in boxes):
+            entries.append(("freed", "changed in place after saving"))
         if highlighted:
             entries.append(("highlight", "highlighted path"))
     legend_x = graph_w + _LEGEND_GAP - _MARGIN
@@ -340,7 +342,7 @@ def _svg(layout: _Layout) -> str:
             fill=fill,
             stroke=HIGHLIGHT if box.highlighted else stroke,
             stroke_width=3 if box.highlighted else 1.2,
-            stroke_dasharray="5 3" if node.freed else None,
+            stroke_dasharray="5 3" if node.freed or node.stale else None,
         )
         for i, (text, role) in enumerate(box.lines):
             svg.text(
@@ -422,7 +424,7 @@ def _save_matplotlib(layout: _Layout, path: Path, fmt_name: str, dpi: float) -> 
                     facecolor=fill,
                     edgecolor=HIGHLIGHT if box.highlighted else stroke,
                     lw=3 if box.highlighted else 1.2,
-                    linestyle=(0, (5, 3)) if box.node.freed else "solid",
+                    linestyle=(0, (5, 3)) if box.node.freed or box.node.stale else "solid",
                 )
             )
             for i, (text, role) in enumerate(box.lines):
@@ -566,7 +568,7 @@ class GraphView:
                 attrs += [f'color="{HIGHLIGHT}"', "penwidth=3"]
             else:
                 attrs.append(f'color="{stroke}"')
-            if node.freed:
+            if node.freed or node.stale:
                 attrs.append('style="rounded,filled,dashed"')
             out.append(f"  n{node.id} [{', '.join(attrs)}];")
         for edge in self.graph.edges:
@@ -668,7 +670,8 @@ def draw(
     - blue box: a leaf tensor (``requires_grad=True``) with its value and its
       ``.grad`` ("not computed yet" before backward);
     - red text and a dashed border: saved tensors that ``backward()`` freed
-      because it ran without ``retain_graph=True``;
+      because it ran without ``retain_graph=True`` (or that were changed in
+      place after being saved, so that ``backward()`` would fail);
     - thick magenta: the highlighted path.
 
     Args:

@@ -353,6 +353,23 @@ def test_views_and_in_place_operations():
     assert draw(z).to_svg().count('class="node ') == sum(n.kind != "saved" for n in graph.nodes)
 
 
+def test_saved_tensor_changed_in_place_is_marked():
+    w = torch.ones(2, requires_grad=True)
+    a = w * 2
+    b = a.sin()
+    a.add_(1)  # SinBackward0 saved a; now backward would fail
+    graph = build_graph(b)
+    sin = graph.find("SinBackward0")
+    assert sin.stale and not sin.freed
+    saved = graph.find("_saved_self")
+    assert saved.stale and saved.value is None
+    svg = draw(b).to_svg()
+    assert "_saved_self = (changed in place: backward fails)</text>" in svg
+    assert "changed in place after saving" in svg
+    with pytest.raises(RuntimeError, match="inplace"):
+        b.sum().backward()
+
+
 class Square(torch.autograd.Function):
     @staticmethod
     def forward(ctx, a):
