@@ -277,6 +277,8 @@ def _value_text(value: Any, attribute: str = "") -> str:
         return f"{len(value)} tensors"
     if attribute.endswith("reduction") and isinstance(value, int) and value in _REDUCTIONS:
         return f"{value} ({_REDUCTIONS[value]})"
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 2**63:
+        value -= 2**64  # PyTorch hands back dim=-1 as an unsigned 64-bit number
     if isinstance(value, (bool, int, float, complex)):
         return _num(value)
     return str(value)

@@ -532,7 +532,7 @@ class GraphView:
     def __repr__(self) -> str:
         return f"GraphView({self.graph!r}, renderer={self.renderer!r})"
 
-    def layout(self) -> _Layout:
+    def _get_layout(self) -> _Layout:
         if self._layout is None:
             self._layout = _layout(self.graph, self.show_saved, set(self.highlighted), self.legend)
         return self._layout
@@ -543,7 +543,7 @@ class GraphView:
             if self.renderer == "graphviz":
                 self._svg = _run_dot(self.to_dot(), "svg").decode()
             else:
-                self._svg = _svg(self.layout())
+                self._svg = _svg(self._get_layout())
         return self._svg
 
     def _repr_svg_(self) -> str:
@@ -616,7 +616,7 @@ class GraphView:
             if self.renderer == "graphviz":
                 target.write_bytes(_run_dot(self.to_dot(), suffix[1:]))
             else:
-                _save_matplotlib(self.layout(), target, suffix[1:], dpi)
+                _save_matplotlib(self._get_layout(), target, suffix[1:], dpi)
         else:
             raise ValueError(
                 bilingual(

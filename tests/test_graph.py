@@ -353,6 +353,13 @@ def test_views_and_in_place_operations():
     assert draw(z).to_svg().count('class="node ') == sum(n.kind != "saved" for n in graph.nodes)
 
 
+def test_negative_dim_is_shown_as_written():
+    a = torch.tensor([[0.5, 1.0]], requires_grad=True)
+    p = F.softmax(a, dim=-1)
+    graph = build_graph(p)
+    assert graph.find("_saved_dim").label == "_saved_dim = -1"
+
+
 def test_saved_tensor_changed_in_place_is_marked():
     w = torch.ones(2, requires_grad=True)
     a = w * 2
