@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 import gradlab
 
-__all__ = ["FIGURES", "build_all", "gradient_api"]
+__all__ = ["FIGURES", "build_all", "gradient_api", "mse_explorer", "mse_graph"]
 
 
 def _seed_numbers() -> dict[str, float | str]:
@@ -155,8 +155,26 @@ def gradient_api(path: Path) -> None:
     fig.savefig(path, metadata={"Software": None})
 
 
+def mse_graph(path: Path) -> None:
+    """The seed's MSE graph drawn by ``gradlab.draw`` after ``backward()``: values, ``.grad``, freed buffers."""
+    x = torch.ones(1)
+    w = torch.full([1], 2.0).requires_grad_()
+    mse = F.mse_loss(torch.ones(1), x * w)
+    mse.backward()
+    gradlab.draw(mse, names={"x": x, "w": w, "mse": mse}).save(path)
+
+
+def mse_explorer(path: Path) -> None:
+    """The static picture of ``mse_explorer()`` in its initial state (what GitHub shows for the widget)."""
+    from gradlab.widgets import mse_explorer as explorer
+
+    path.write_text(explorer(x=1.0, w=2.0, target=1.0).static_svg(), encoding="utf-8")
+
+
 FIGURES: dict[str, Callable[[Path], None]] = {
     "gradient_API.png": gradient_api,
+    "mse_graph.svg": mse_graph,
+    "mse_explorer.svg": mse_explorer,
 }
 
 
