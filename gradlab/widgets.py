@@ -244,10 +244,12 @@ def _span(name: str, value: float, decimals: int = 4) -> str:
     return f'<span class="gradlab-value" data-name="{name}">{_num(value, decimals)}</span>'
 
 
-def _tick_values(lo: float, hi: float, count: int = 5) -> list[float]:
+def _tick_values(lo: float, hi: float, count: int = 5, integer: bool = False) -> list[float]:
     raw = (hi - lo) / count
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    if integer:
+        step = max(1, math.ceil(step))
     first = math.ceil(lo / step - 1e-9)
     ticks = []
     k = first
@@ -285,10 +287,10 @@ class _Axes:
     def inside(self, x: float, y: float) -> bool:
         return self.xlim[0] <= x <= self.xlim[1] and self.ylim[0] <= y <= self.ylim[1]
 
-    def frame(self, xlabel: str, ylabel: str) -> None:
+    def frame(self, xlabel: str, ylabel: str, integer_x: bool = False) -> None:
         s = self.svg
         s.rect(self.left, self.top, self.width, self.height, fill="white", stroke="#444", stroke_width=1)
-        for t in _tick_values(*self.xlim):
+        for t in _tick_values(*self.xlim, integer=integer_x):
             x = self.px(t)
             s.line(x, self.top + self.height, x, self.top + self.height + 4, stroke="#444")
             s.text(x, self.top + self.height + 15, _tick_label(t), size=10, anchor="middle", fill="#444")
@@ -354,14 +356,26 @@ def _text_lines(s: Svg, x: float, y: float, lines: list[str], size: float = 12, 
 
 
 def _float_slider(name: str, description: str, value: float, bounds: tuple[float, float, float]) -> widgets.FloatSlider:
+    """A slider from ``lo`` to ``hi`` that keeps ``value`` (clamped) exactly.
+
+    In the browser the slider snaps its value to the grid min + k·step and,
+    with ``continuous_update``, sends the snapped value back to the kernel as
+    soon as it is shown: the logit 0.7728 would silently become 0.8. So when
+    the value is off the grid, the range is shifted by less than half a step
+    to put it on the grid, and the readout shows 4 decimals instead of 2.
+    """
     lo, hi, step = bounds
+    value = min(max(value, lo), hi)
+    offset = value - (lo + round((value - lo) / step) * step)
+    if abs(offset) > 1e-9 * step:
+        lo, hi = lo + offset, hi + offset
     return widgets.FloatSlider(
-        value=min(max(value, lo), hi),
+        value=value,
         min=lo,
         max=hi,
         step=step,
         description=description,
-        readout_format=".2f",
+        readout_format=".2f" if round(value, 2) == value else ".4f",
         continuous_update=True,
         style=_LABEL_STYLE,
         layout=_SLIDER_LAYOUT,
@@ -710,7 +724,7 @@ class DescentExplorer(_Explorer):
         box = (gx, top + 40, 200, 210)
         biggest = max([abs(g) for g in grads] + [1e-12])
         gax = _Axes(s, box, (-0.5, max(len(grads), 1) - 0.5), (-biggest * 1.1, biggest * 1.1))
-        gax.frame("step", "w.grad after backward()")
+        gax.frame("step", "w.grad after backward()", integer_x=True)
         s.line(box[0], gax.py(0), box[0] + box[2], gax.py(0), stroke="#444")
         width = min(14.0, box[2] / max(len(grads), 1) * 0.7)
         for k, g in enumerate(grads):
@@ -742,6 +756,7 @@ class DescentExplorer(_Explorer):
             "    with torch.no_grad():\n"
             "        w -= lr * w.grad\n"
             "    w.grad.zero_()         # 清零 / zero it, or the next backward() adds to it</pre>"
+            "<style>.gradlab-steps td, .gradlab-steps th {padding: 0 0.7em; text-align: right}</style>"
             '<div style="max-height: 200px; overflow-y: auto"><table class="gradlab-steps">'
             "<tr><th>step</th><th>w</th><th>loss</th><th>w.grad</th></tr>" + "".join(rows) + "</table></div></div>"
         )

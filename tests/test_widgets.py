@@ -349,3 +349,16 @@ def test_explorer_types():
 def test_importing_gradlab_does_not_import_ipywidgets():
     code = "import sys, gradlab; assert 'ipywidgets' not in sys.modules, 'ipywidgets imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_off_grid_values_are_kept_exactly():
+    # The browser snaps a slider's value to min + k*step and sends it back; 0.7728 must not become 0.8.
+    explorer = softmax_explorer()
+    for value, slider in zip((0.7728, 0.4713, 0.9653), explorer.sliders.values(), strict=True):
+        assert slider.value == value
+        k = (slider.value - slider.min) / slider.step
+        assert k == pytest.approx(round(k), abs=1e-6), "the value lies on the slider's grid"
+        assert abs(slider.min - (-10.0)) < slider.step / 2 and abs(slider.max - 10.0) < slider.step / 2
+        assert slider.readout_format == ".4f"
+    on_grid = mse_explorer().sliders["w"]
+    assert (on_grid.min, on_grid.max, on_grid.readout_format) == (-4.0, 4.0, ".2f")
