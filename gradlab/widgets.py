@@ -40,6 +40,7 @@ import torch
 from gradlab._messages import bilingual
 from gradlab._svg import Svg, text_width
 from gradlab.functional import softmax
+from gradlab.jacobians import softmax_jacobian
 
 __all__ = [
     "DescentExplorer",
@@ -181,7 +182,7 @@ def _softmax_numbers(logits: list[float], i: int) -> dict[str, object]:
     rows = [torch.autograd.grad(p[k], [a], retain_graph=True)[0] for k in range(len(logits))]
     jacobian = torch.stack(rows)
     p_ = p.detach()
-    formula = torch.diag(p_) - torch.outer(p_, p_)
+    formula = softmax_jacobian(a, dim=0)  # closed form diag(p) - p pᵀ
     return {
         "logits": list(logits),
         "p": p_.tolist(),

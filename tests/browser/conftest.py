@@ -6,7 +6,7 @@ serves a COPY of the notebooks, because JupyterLab autosaves outputs into the
 files it has open. Chromium is Debian's (``apt-get install chromium``):
 Playwright cannot download its own browsers here. With ``CI=true`` a missing
 Chromium or Playwright fails the tests; otherwise they are skipped with the
-install command.
+install command. ``GRADLAB_CHROMIUM=/path/to/chromium`` picks another binary.
 """
 
 from __future__ import annotations
@@ -64,11 +64,12 @@ def chromium_path() -> str:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         _missing("Playwright for Python is not installed", "pip install playwright")
-    override = os.environ.get("GRADLAB_CHROMIUM")
-    for candidate in (override, *CHROMIUM_CANDIDATES, shutil.which("chromium")):
+    override = os.environ.get("GRADLAB_CHROMIUM")  # a different browser binary; it alone is tried
+    candidates = (override,) if override else (*CHROMIUM_CANDIDATES, shutil.which("chromium"))
+    for candidate in candidates:
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return candidate
-    _missing("Chromium was not found (looked for /usr/bin/chromium)", INSTALL_CHROMIUM)
+    _missing(f"Chromium was not found (looked for {', '.join(filter(None, candidates))})", INSTALL_CHROMIUM)
     raise AssertionError("unreachable")
 
 
