@@ -10,8 +10,9 @@ state (no seeding, no matplotlib settings).
 
 from gradlab.autograd import GradAccumulationWarning, backward, grad, requires_grad_
 from gradlab.functional import softmax
+from gradlab.gradcheck import check_grad
 from gradlab.graph import Graph, build_graph
-from gradlab.jacobians import check_grad, compare_jacobians, jacobian, softmax_jacobian, vjp
+from gradlab.jacobians import compare_jacobians, jacobian, softmax_jacobian, vjp
 from gradlab.render import GraphView, draw
 
 __version__ = "0.1.0"

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gradlab
-from gradlab.jacobians import _auto_choice, check_grad, compare_jacobians, jacobian, softmax_jacobian, vjp
+from gradlab.gradcheck import check_grad
+from gradlab.jacobians import _auto_choice, compare_jacobians, jacobian, softmax_jacobian, vjp
 
 METHODS = ["rows", "batched", "jacrev", "jacfwd", "auto"]
 TOL = {torch.float32: 1e-6, torch.float64: 1e-12}
