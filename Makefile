@@ -8,6 +8,8 @@ PY     := $(VENV)/bin/python
 HASH   := $(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
 STAMP  := $(VENV)/.installed-$(HASH)
 PORT   ?= 8888
+# Jupyter refuses to run as root unless told; containers and CI machines often are root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .DEFAULT_GOAL := help
 .PHONY: help setup lab test notebooks images bench lock clean
@@ -25,7 +27,7 @@ $(STAMP): pyproject.toml constraints.txt
 setup: $(STAMP)  ## create .venv and install gradlab with pinned dependencies (skipped when up to date)
 
 lab: setup  ## open the notebooks in JupyterLab (127.0.0.1 only, token on)
-	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=notebooks
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=notebooks $(ROOT_FLAG)
 
 test: setup  ## every test: lint, unit tests, doctests, README, notebooks (nbval), browser
 	$(VENV)/bin/ruff check .

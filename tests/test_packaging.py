@@ -88,3 +88,51 @@ def test_makefile_lab_is_local_and_keeps_the_token():
     assert "--ip=127.0.0.1" in lab
     assert "token=''" not in lab and 'token=""' not in lab and "--NotebookApp.token" not in lab
     assert "0.0.0.0" not in lab
+
+
+def test_make_lab_starts_jupyterlab_on_localhost(tmp_path: Path):
+    """The README's first command: `make lab` serves JupyterLab on 127.0.0.1, token required."""
+    import os
+    import signal
+    import socket
+    import time
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
+        "BROWSER": "true",  # do not try to open a browser
+    }
+    server = subprocess.Popen(
+        ["make", "--no-print-directory", "lab", f"PORT={port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        status = None
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=2)
+                status = 200
+            except urllib.error.HTTPError as error:
+                status = error.code
+            except OSError:
+                time.sleep(0.5)
+                continue
+            break
+        assert server.poll() is None, server.stdout.read()
+        assert status == 403, f"expected the token to be required, got HTTP {status}"
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
