@@ -91,8 +91,10 @@ def test_makefile_lab_is_local_and_keeps_the_token():
 
 
 def test_make_lab_starts_jupyterlab_on_localhost(tmp_path: Path):
-    """The README's first command: `make lab` serves JupyterLab on 127.0.0.1, token required."""
+    """The README's first command: `make lab` serves JupyterLab on 127.0.0.1, token required, Chinese available."""
+    import json
     import os
+    import secrets
     import signal
     import socket
     import time
@@ -102,8 +104,10 @@ def test_make_lab_starts_jupyterlab_on_localhost(tmp_path: Path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    token = secrets.token_hex(16)
     env = {
         **os.environ,
+        "JUPYTER_TOKEN": token,
         "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
         "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
         "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
@@ -133,6 +137,12 @@ def test_make_lab_starts_jupyterlab_on_localhost(tmp_path: Path):
             break
         assert server.poll() is None, server.stdout.read()
         assert status == 403, f"expected the token to be required, got HTTP {status}"
+        base = f"http://127.0.0.1:{port}"
+        with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=10) as response:
+            assert response.status == 200
+        with urllib.request.urlopen(f"{base}/lab/api/translations/zh_CN?token={token}", timeout=30) as response:
+            chinese = json.load(response)["data"]["jupyterlab"]
+        assert chinese["Run All Cells"] == ["运行所有单元格"]  # the zh-CN language pack is installed
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
