@@ -6,6 +6,8 @@ same way: what happened, then what to do, in Chinese and then in English.
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 __all__ = ["bilingual", "hint_for", "reraise_with_hint"]
 
 
@@ -134,7 +136,7 @@ What to do: Pass at least one tensor, e.g. torch.autograd.grad(mse, [w]).
     return None
 
 
-def reraise_with_hint(error: BaseException) -> None:
+def reraise_with_hint(error: BaseException) -> NoReturn:
     """Raise ``error`` again, as the same type with a hint, chained to it.
 
     If gradlab has no hint for it, the original error is raised unchanged.

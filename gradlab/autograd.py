@@ -136,7 +136,6 @@ def grad(
         )
     except (RuntimeError, TypeError, ValueError) as error:
         reraise_with_hint(error)
-        raise  # unreachable: reraise_with_hint always raises
 
 
 def _leaves_reached(tensors: tuple[torch.Tensor, ...]) -> list[torch.Tensor]:
@@ -241,7 +240,6 @@ def backward(
         )
     except (RuntimeError, TypeError, ValueError) as error:
         reraise_with_hint(error)
-        raise
     _tell_about_accumulation(holding)
 
 
@@ -273,4 +271,3 @@ def requires_grad_(tensor: torch.Tensor, requires_grad: bool = True) -> torch.Te
         return tensor.requires_grad_(requires_grad)
     except RuntimeError as error:
         reraise_with_hint(error)
-        raise

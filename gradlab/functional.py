@@ -68,4 +68,3 @@ def softmax(input: torch.Tensor, dim: int | None = None, dtype: torch.dtype | No
         return F.softmax(input, dim=dim, dtype=dtype)
     except (IndexError, RuntimeError) as error:
         reraise_with_hint(error)
-        raise

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import secrets
+import signal
+import socket
 import subprocess
 import sys
+import time
 import tomllib
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,15 +100,6 @@ def test_makefile_lab_is_local_and_keeps_the_token():
 
 def test_make_lab_starts_jupyterlab_on_localhost(tmp_path: Path):
     """The README's first command: `make lab` serves JupyterLab on 127.0.0.1, token required, Chinese available."""
-    import json
-    import os
-    import secrets
-    import signal
-    import socket
-    import time
-    import urllib.error
-    import urllib.request
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
