@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 import gradlab
+from gradlab._format import plain
 
 __all__ = ["FIGURES", "build_all", "gradient_api", "mse_explorer", "mse_graph"]
 
@@ -43,10 +44,6 @@ def _seed_numbers() -> dict[str, float | str]:
         "grad_repr": repr((dmse_dw,)),
         "w_grad_repr": repr(dmse_dw),
     }
-
-
-def _num(value: float) -> str:
-    return f"{value:g}"
 
 
 def gradient_api(path: Path) -> None:
@@ -110,11 +107,11 @@ def gradient_api(path: Path) -> None:
         family="DejaVu Sans",
     )
     # forward row
-    box(0.95, 3.75, f"x = {_num(n['x'])}", grey, grey_edge, 1.4)
-    box(0.95, 2.55, f"w = {_num(n['w'])}\nrequires_grad=True", blue, blue_edge, 1.75)
-    box(3.35, 3.15, f"pred = x * w = {_num(n['pred'])}", grey, grey_edge, 2.1)
+    box(0.95, 3.75, f"x = {plain(n['x'])}", grey, grey_edge, 1.4)
+    box(0.95, 2.55, f"w = {plain(n['w'])}\nrequires_grad=True", blue, blue_edge, 1.75)
+    box(3.35, 3.15, f"pred = x * w = {plain(n['pred'])}", grey, grey_edge, 2.1)
     box(6.15, 3.15, "mse_loss(1, pred)", grey, grey_edge, 2.0)
-    box(8.75, 3.15, f"mse = {_num(n['mse'])}", green, green_edge, 1.6)
+    box(8.75, 3.15, f"mse = {plain(n['mse'])}", green, green_edge, 1.6)
     arrow((1.65, 3.7), (2.3, 3.3), "black")
     arrow((1.85, 2.65), (2.3, 3.0), "black")
     arrow((4.4, 3.15), (5.15, 3.15), "black")
@@ -127,19 +124,19 @@ def gradient_api(path: Path) -> None:
     ax.text(
         4.75,
         2.2,
-        rf"$\partial mse/\partial pred = 2(pred-1) = {_num(n['dmse_dpred'])}$",
+        rf"$\partial mse/\partial pred = 2(pred-1) = {plain(n['dmse_dpred'])}$",
         color=red,
         ha="center",
         fontsize=11,
     )
-    ax.text(2.55, 1.75, rf"$\partial pred/\partial w = x = {_num(n['dpred_dw'])}$", color=red, ha="center", fontsize=11)
+    ax.text(2.55, 1.75, rf"$\partial pred/\partial w = x = {plain(n['dpred_dw'])}$", color=red, ha="center", fontsize=11)
     # the derivation
     ax.text(
         5,
         0.95,
         rf"$\frac{{\partial\, mse}}{{\partial w}} = \frac{{\partial\, mse}}{{\partial\, pred}}\cdot"
-        rf"\frac{{\partial\, pred}}{{\partial w}} = 2\,(x w - 1)\cdot x = 2\,({_num(n['x'])}\cdot{_num(n['w'])}-1)"
-        rf"\cdot {_num(n['x'])} = {_num(n['dmse_dw'])}$",
+        rf"\frac{{\partial\, pred}}{{\partial w}} = 2\,(x w - 1)\cdot x = 2\,({plain(n['x'])}\cdot{plain(n['w'])}-1)"
+        rf"\cdot {plain(n['x'])} = {plain(n['dmse_dw'])}$",
         ha="center",
         fontsize=15,
     )

@@ -13,13 +13,13 @@ code gives the same graph (and the same picture) on every run.
 from __future__ import annotations
 
 import inspect
-import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
+from gradlab._format import short
 from gradlab._messages import bilingual
 
 __all__ = ["Edge", "Graph", "Node", "build_graph"]
@@ -209,29 +209,10 @@ class Graph:
 # --- Labels ------------------------------------------------------------------
 
 
-def _num(value: Any) -> str:
-    """One number, short: ``2.`` for a whole float (as torch prints it), 4 significant digits."""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, complex):
-        re, im = _num(value.real).rstrip("."), _num(value.imag).rstrip(".")
-        return f"{re}{'' if im.startswith('-') else '+'}{im}j"
-    if math.isnan(value) or math.isinf(value):
-        return str(value)
-    if value == 0:
-        value = 0.0  # no "-0."
-    text = f"{value:.4g}"
-    if "." not in text and "e" not in text:
-        text += "."
-    return text
-
-
 def _nested(values: Any) -> str:
     if isinstance(values, list):
         return "[" + ", ".join(_nested(v) for v in values) + "]"
-    return _num(values)
+    return short(values)
 
 
 def _shape_text(tensor: torch.Tensor) -> str:
@@ -262,12 +243,12 @@ def tensor_text(tensor: torch.Tensor) -> str:
     if data.numel() <= _SMALL:
         return _nested(data.cpu().tolist())
     if data.is_complex():
-        return f"mean={_num(complex(data.mean().item()))} |max|={_num(data.abs().max().item())}"
+        return f"mean={short(complex(data.mean().item()))} |max|={short(data.abs().max().item())}"
     if data.is_floating_point():
         low, high = torch.aminmax(data)
-        return f"mean={_num(data.mean().item())} min={_num(low.item())} max={_num(high.item())}"
+        return f"mean={short(data.mean().item())} min={short(low.item())} max={short(high.item())}"
     low, high = torch.aminmax(data.to(torch.int64) if data.dtype == torch.bool else data)
-    return f"min={_num(low.item())} max={_num(high.item())}"
+    return f"min={short(low.item())} max={short(high.item())}"
 
 
 def _value_text(value: Any, attribute: str = "") -> str:
@@ -280,7 +261,7 @@ def _value_text(value: Any, attribute: str = "") -> str:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 2**63:
         value -= 2**64  # PyTorch hands back dim=-1 as an unsigned 64-bit number
     if isinstance(value, (bool, int, float, complex)):
-        return _num(value)
+        return short(value)
     return str(value)
 
 

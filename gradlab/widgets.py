@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable
 import ipywidgets as widgets
 import torch
 
+from gradlab._format import fixed
 from gradlab._messages import bilingual
 from gradlab._svg import Svg, text_width
 from gradlab.functional import softmax
@@ -231,18 +232,8 @@ def _descent_numbers(x: float, w: float, target: float, lr: float, steps: int) -
 # --- formatting ------------------------------------------------------------------
 
 
-def _num(value: float, decimals: int = 4) -> str:
-    """A readout number: fixed decimals, scientific when huge, ASCII minus, never -0."""
-    if not math.isfinite(value):
-        return str(value)
-    if abs(value) >= 1e5:
-        return f"{value:.{decimals}e}"
-    text = f"{value:.{decimals}f}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text
-
-
 def _span(name: str, value: float, decimals: int = 4) -> str:
-    return f'<span class="gradlab-value" data-name="{name}">{_num(value, decimals)}</span>'
+    return f'<span class="gradlab-value" data-name="{name}">{fixed(value, decimals)}</span>'
 
 
 def _tick_values(lo: float, hi: float, count: int = 5, integer: bool = False) -> list[float]:
@@ -489,7 +480,7 @@ class MseExplorer(_Explorer):
         ax.segment(w, 0, w, loss, stroke=GREY, stroke_dasharray="3 3")
         if ax.inside(w, loss):
             s.circle(ax.px(w), ax.py(loss), 5, fill=RED, stroke="white")
-        s.text(left + 50, top + 12, f"w = {_num(w, 2)}   L = {_num(loss)}   slope dL/dw = {_num(grad)}", size=11)
+        s.text(left + 50, top + 12, f"w = {fixed(w, 2)}   L = {fixed(loss)}   slope dL/dw = {fixed(grad)}", size=11)
 
     def svg(self) -> str:
         s = Svg(430, 290)
@@ -515,10 +506,10 @@ class MseExplorer(_Explorer):
         s = Svg(720, 290)
         self._draw(s, 0, 0)
         lines = [
-            f"x = {_num(st['x'])}   w = {_num(st['w'])}   target = {_num(st['target'])}",
-            f"loss L = (target - x*w)² = {_num(st['loss'])}",
-            f"autograd.grad(L, [w]) = {_num(st['grad'])}",
-            f"by hand 2*x*(x*w - target) = {_num(st['grad_formula'])}",
+            f"x = {fixed(st['x'])}   w = {fixed(st['w'])}   target = {fixed(st['target'])}",
+            f"loss L = (target - x*w)² = {fixed(st['loss'])}",
+            f"autograd.grad(L, [w]) = {fixed(st['grad'])}",
+            f"by hand 2*x*(x*w - target) = {fixed(st['grad_formula'])}",
         ]
         if st["note"]:
             lines.append(st["note"].splitlines()[-1].split(":")[0] + ": gradient 0")
@@ -528,8 +519,8 @@ class MseExplorer(_Explorer):
     def _summary(self) -> str:
         st = self.state
         return (
-            f"mse_explorer(x={_num(st['x'], 2)}, w={_num(st['w'], 2)}, target={_num(st['target'], 2)}): "
-            f"loss={_num(st['loss'])}, grad={_num(st['grad'])}, 2·x·(x·w − target)={_num(st['grad_formula'])}"
+            f"mse_explorer(x={fixed(st['x'], 2)}, w={fixed(st['w'], 2)}, target={fixed(st['target'], 2)}): "
+            f"loss={fixed(st['loss'])}, grad={fixed(st['grad'])}, 2·x·(x·w − target)={fixed(st['grad_formula'])}"
         )
 
 
@@ -571,7 +562,7 @@ class SoftmaxExplorer(_Explorer):
         for k in range(n):
             x0 = ax.px(k + 0.15)
             s.rect(x0, ax.py(p[k]), ax.px(k + 0.85) - x0, ax.py(0) - ax.py(p[k]), fill=ORANGE if k == i else BLUE)
-            s.text(ax.px(k + 0.5), ax.py(p[k]) - 4, _num(p[k], 3), size=9, anchor="middle")
+            s.text(ax.px(k + 0.5), ax.py(p[k]) - 4, fixed(p[k], 3), size=9, anchor="middle")
             s.text(ax.px(k + 0.5), ax.py(0) + 14, f"p{k}", size=10, anchor="middle")
         s.text(bar_box[0], top + 14, "p = softmax(a)", size=11)
         # Heatmap of the Jacobian, row i highlighted.
@@ -591,7 +582,7 @@ class SoftmaxExplorer(_Explorer):
                 s.text(
                     hx + (c + 0.5) * cell,
                     hy + (r + 0.5) * cell + font * 0.35,
-                    _num(v, 3),
+                    fixed(v, 3),
                     size=font,
                     anchor="middle",
                     fill="white" if strength > 0.6 else "black",
@@ -638,8 +629,8 @@ class SoftmaxExplorer(_Explorer):
         st = self.state
         width, height = self._size()
         lines = [
-            "p = softmax(a) = [" + ", ".join(_num(v) for v in st["p"]) + "]",
-            f"autograd.grad(p[{st['i']}], [a]) = [" + ", ".join(_num(v) for v in st["row"]) + "]",
+            "p = softmax(a) = [" + ", ".join(fixed(v) for v in st["p"]) + "]",
+            f"autograd.grad(p[{st['i']}], [a]) = [" + ", ".join(fixed(v) for v in st["row"]) + "]",
         ]
         s = Svg(max(width, max(text_width(line, 11) for line in lines) + 20), height + 50)
         self._draw(s, 0, 0)
@@ -649,8 +640,8 @@ class SoftmaxExplorer(_Explorer):
     def _summary(self) -> str:
         st = self.state
         return (
-            "softmax_explorer(logits=(" + ", ".join(_num(v, 2) for v in st["logits"]) + ")): "
-            "p=[" + ", ".join(_num(v) for v in st["p"]) + "]"
+            "softmax_explorer(logits=(" + ", ".join(fixed(v, 2) for v in st["logits"]) + ")): "
+            "p=[" + ", ".join(fixed(v) for v in st["p"]) + "]"
         )
 
 
@@ -719,7 +710,7 @@ class DescentExplorer(_Explorer):
                 )
                 if k < 4 or last:
                     s.text(ax.px(w) + 6, ax.py(loss) - 6, str(k), size=9)
-        s.text(left + 50, top + 12, f"w: {_num(path[0], 2)} -> {_num(path[-1])}   L = {_num(losses[-1])}", size=11)
+        s.text(left + 50, top + 12, f"w: {fixed(path[0], 2)} -> {fixed(path[-1])}   L = {fixed(losses[-1])}", size=11)
         # w.grad of each step.
         gx = left + 450
         box = (gx, top + 40, 200, 210)
@@ -765,8 +756,8 @@ class DescentExplorer(_Explorer):
     def static_svg(self) -> str:
         st = self.state
         lines = [
-            f"x = {_num(st['x'], 2)}, target = {_num(st['target'], 2)}, lr = {_num(st['lr'], 2)}, steps = {st['steps']}: "
-            f"w {_num(st['path'][0])} -> {_num(st['w_final'])}, loss {_num(st['losses'][0])} -> {_num(st['loss_final'])}",
+            f"x = {fixed(st['x'], 2)}, target = {fixed(st['target'], 2)}, lr = {fixed(st['lr'], 2)}, steps = {st['steps']}: "
+            f"w {fixed(st['path'][0])} -> {fixed(st['w_final'])}, loss {fixed(st['losses'][0])} -> {fixed(st['loss_final'])}",
         ]
         s = Svg(max(670, text_width(lines[0], 11) + 20), 330)
         self._draw(s, 0, 0)
@@ -776,9 +767,9 @@ class DescentExplorer(_Explorer):
     def _summary(self) -> str:
         st = self.state
         return (
-            f"descent_explorer(x={_num(st['x'], 2)}, w={_num(st['path'][0], 2)}, target={_num(st['target'], 2)}, "
-            f"lr={_num(st['lr'], 2)}, steps={st['steps']}): w_final={_num(st['w_final'])}, "
-            f"loss_final={_num(st['loss_final'])}"
+            f"descent_explorer(x={fixed(st['x'], 2)}, w={fixed(st['path'][0], 2)}, target={fixed(st['target'], 2)}, "
+            f"lr={fixed(st['lr'], 2)}, steps={st['steps']}): w_final={fixed(st['w_final'])}, "
+            f"loss_final={fixed(st['loss_final'])}"
         )
 
 
