@@ -173,13 +173,14 @@ def compare_jacobians(
     for method in methods:
         check_method(method, METHODS)
     check_func(func, "compare_jacobians")
-    input_tuple, _ = as_inputs(inputs, "compare_jacobians")
+    input_tuple, inputs_tuple = as_inputs(inputs, "compare_jacobians")
     rows: list[MethodResult] = []
     reference_time: float | None = None
     if reference is None:
         label = "torch.autograd.functional.jacobian"
         with torch.enable_grad():
-            reference_value = torch.autograd.functional.jacobian(func, inputs)  # type: ignore[arg-type]
+            # as a tuple: torch.autograd.functional.jacobian rejects the list that jacobian() accepts
+            reference_value = torch.autograd.functional.jacobian(func, input_tuple if inputs_tuple else input_tuple[0])
     elif callable(reference):
         label = "reference() (timed)"
         reference_value = reference()

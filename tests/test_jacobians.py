@@ -355,6 +355,14 @@ def test_compare_jacobians_given_tensor_and_bad_reference():
         compare_jacobians(f, x, reference=[1.0], methods=["batched"], min_time=0)
 
 
+def test_compare_jacobians_accepts_a_list_of_inputs_like_jacobian():
+    x, w = torch.tensor([1.0, 2.0]), torch.tensor([3.0, -1.0])
+    table = compare_jacobians(lambda a, b: a * b, [x, w], methods=["batched", "auto"], min_time=0)
+    assert table.reference == "torch.autograd.functional.jacobian"
+    assert table["batched"].max_abs_diff == 0.0
+    assert table["auto"].max_abs_diff == 0.0
+
+
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [(1.234e-4, "123 µs"), (1.5e-7, "0.150 µs"), (0.0123, "12.3 ms"), (0.00123, "1.23 ms"), (2.5, "2.50 s")],
