@@ -30,7 +30,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 import gradlab
-from gradlab.jacobians import _auto_choice  # the rule "auto" applies (no timing)
+from gradlab.jacobians import auto_choice  # the rule "auto" applies (no timing)
 
 METHODS = ("rows", "batched", "jacrev", "jacfwd", "auto")
 CASES: list[tuple[str, tuple[int, ...]]] = [
@@ -101,7 +101,7 @@ def measure(min_time: float) -> tuple[list[str], dict[str, dict[str, tuple[float
             timings[method] = median_time(lambda x=x, method=method: gradlab.jacobian(func, x, method=method), min_time)
             del J
         n = x.numel()
-        chosen[case] = _auto_choice(n, n)
+        chosen[case] = auto_choice(n, n)
         for label, seconds in timings.items():
             results.setdefault(label, {})[case] = (seconds, seconds / base)
     order = list(results)

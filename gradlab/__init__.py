@@ -9,11 +9,13 @@ state (no seeding, no matplotlib settings).
 """
 
 from gradlab.autograd import GradAccumulationWarning, backward, grad, requires_grad_
+from gradlab.compare import compare_jacobians
 from gradlab.functional import softmax
 from gradlab.gradcheck import check_grad
 from gradlab.graph import Graph, build_graph
-from gradlab.jacobians import compare_jacobians, jacobian, softmax_jacobian, vjp
+from gradlab.jacobians import jacobian, softmax_jacobian
 from gradlab.render import GraphView, draw
+from gradlab.vector_jacobian import vjp
 
 __version__ = "0.1.0"
 

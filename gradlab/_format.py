@@ -5,6 +5,13 @@ Three styles, each for one kind of text:
 - ``short``: a graph label, like torch prints a value (``2.``, 4 significant digits);
 - ``fixed``: a slider readout, fixed decimals so the text does not jump as it changes;
 - ``plain``: a figure caption, Python's shortest ``g`` form (``2``, ``0.25``).
+
+And three for the tables that compare numbers (``compare_jacobians``, ``vjp``,
+``check_grad``):
+
+- ``error``: a difference, one significant digit (``3e-08``), the same on every run;
+- ``duration``: a time, three significant digits and a unit (``0.123 ms``);
+- ``ratio``: a time ratio (``12.3×``).
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["fixed", "plain", "short"]
+__all__ = ["duration", "error", "fixed", "plain", "ratio", "short"]
 
 
 def short(value: Any) -> str:
@@ -62,3 +69,50 @@ def plain(value: float) -> str:
         ('2', '0.25')
     """
     return f"{value:g}"
+
+
+# --- differences and timings ------------------------------------------------------
+
+_TIME_UNITS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"))
+
+
+def error(value: float) -> str:
+    """A difference with one significant digit in scientific notation, or ``0``.
+
+    Example:
+        >>> error(3.2e-08), error(0.0), error(float("nan"))
+        ('3e-08', '0', 'nan')
+    """
+    if value == 0:
+        return "0"
+    if math.isnan(value):
+        return "nan"
+    return f"{value:.0e}"
+
+
+def duration(seconds: float) -> str:
+    """Three significant digits and a unit: ``1.23 s``, ``0.123 ms``, ``12.3 µs``.
+
+    Example:
+        >>> duration(1.234e-4), duration(2.5)
+        ('123 µs', '2.50 s')
+    """
+    for scale, unit in _TIME_UNITS:
+        if seconds >= scale or unit == "µs":
+            value = seconds / scale
+            if value >= 100:
+                return f"{value:.0f} {unit}"
+            if value >= 10:
+                return f"{value:.1f} {unit}"
+            return f"{value:.2f} {unit}" if value >= 1 else f"{value:.3f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def ratio(value: float) -> str:
+    """A time ratio with one decimal and a times sign.
+
+    Example:
+        >>> ratio(12.345)
+        '12.3×'
+    """
+    return f"{value:.1f}×"

@@ -157,20 +157,23 @@ def _leaves_reached(tensors: tuple[torch.Tensor, ...]) -> list[torch.Tensor]:
     return leaves
 
 
+# The attribute that marks a tensor whose accumulation was already told about
+# (torch.Tensor declares no such attribute, hence getattr/setattr).
+_TOLD = "_gradlab_accumulation_told"
+
+
 def _holding_values(leaves: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """(leaf, a copy of its .grad) for leaves whose .grad holds non-zero values not yet told about."""
     return [
         (leaf, leaf.grad.detach().cpu().clone())
         for leaf in leaves
-        if leaf.grad is not None
-        and not getattr(leaf, "_gradlab_accumulation_told", False)
-        and bool(torch.any(leaf.grad != 0))
+        if leaf.grad is not None and not getattr(leaf, _TOLD, False) and bool(torch.any(leaf.grad != 0))
     ]
 
 
 def _tell_about_accumulation(holding: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
     for leaf, held in holding:
-        leaf._gradlab_accumulation_told = True  # tell the learner once per tensor
+        setattr(leaf, _TOLD, True)  # tell the learner once per tensor
         warnings.warn(
             bilingual(
                 f"这个张量（形状 {tuple(leaf.shape)}）的 .grad 里已经有值 {held}，"

@@ -14,8 +14,10 @@ from typing import Any
 
 import torch
 
+from gradlab import _format
+from gradlab._checks import Inputs, as_inputs, as_outputs, check_eps, check_func
 from gradlab._messages import bilingual
-from gradlab.jacobians import _as_inputs, _as_outputs, _check_func, _format_error, _Inputs, _rows
+from gradlab.jacobians import by_rows
 
 __all__ = ["GradCheck", "GradCheckEntry", "check_grad"]
 
@@ -98,8 +100,8 @@ class GradCheck:
                 e.entry,
                 f"{e.autograd:.6g}",
                 f"{e.numeric:.6g}",
-                _format_error(e.abs_error),
-                _format_error(e.rel_error),
+                _format.error(e.abs_error),
+                _format.error(e.rel_error),
                 "ok" if e.ok else "WRONG",
             )
             for e in self._shown_entries()
@@ -119,7 +121,7 @@ class GradCheck:
         esc = html.escape
         body = "".join(
             f"<tr><td style='text-align:left'>{esc(e.entry)}</td><td>{e.autograd:.6g}</td><td>{e.numeric:.6g}</td>"
-            f"<td>{_format_error(e.abs_error)}</td><td>{_format_error(e.rel_error)}</td>"
+            f"<td>{_format.error(e.abs_error)}</td><td>{_format.error(e.rel_error)}</td>"
             f"<td>{'ok' if e.ok else '<b>WRONG</b>'}</td></tr>"
             for e in self._shown_entries()
         )
@@ -160,9 +162,70 @@ def _call_float64(func: Callable[..., Any], args: tuple[torch.Tensor, ...]) -> A
         raise
 
 
+def _upcast_note(inputs: tuple[torch.Tensor, ...], eps: float) -> str:
+    dtypes = "/".join(sorted({str(x.dtype).replace("torch.", "") for x in inputs if x.dtype != torch.float64}))
+    return bilingual(
+        f"注意：输入是 {dtypes}。{dtypes} 只有约 7 位有效数字，步长 eps={eps:g} 的有限差分误差会到 1e-1 左右，"
+        "比较没有意义，所以已转换为 float64 再比较。",
+        f"Note: the inputs were {dtypes}. With ~7 significant digits a finite difference with eps={eps:g} "
+        "is off by ~1e-1, so the comparison would mean nothing; they were converted to float64.",
+    )
+
+
+def _central_differences(
+    func: Callable[..., Any], x64: tuple[torch.Tensor, ...], eps: float
+) -> list[list[list[torch.Tensor]]]:
+    """``numeric[j][e][i]``: output ``i``, flattened, differentiated by element ``e`` of input ``j``."""
+    numeric: list[list[list[torch.Tensor]]] = []
+    with torch.no_grad():
+        for x in x64:
+            cols = []
+            for e in range(x.numel()):
+                plus, minus = x.clone(), x.clone()
+                plus.view(-1)[e] += eps
+                minus.view(-1)[e] -= eps
+                args_p = tuple(plus if y is x else y for y in x64)
+                args_m = tuple(minus if y is x else y for y in x64)
+                out_p, _ = as_outputs(_call_float64(func, args_p), "check_grad")
+                out_m, _ = as_outputs(_call_float64(func, args_m), "check_grad")
+                cols.append(
+                    [(p.double() - m.double()).reshape(-1) / (2 * eps) for p, m in zip(out_p, out_m, strict=True)]
+                )
+            numeric.append(cols)
+    return numeric
+
+
+def _entries(
+    outputs: tuple[torch.Tensor, ...],
+    x64: tuple[torch.Tensor, ...],
+    analytic: list[list[torch.Tensor]],
+    numeric: list[list[list[torch.Tensor]]],
+    inputs_tuple: bool,
+    atol: float,
+    rtol: float,
+) -> list[GradCheckEntry]:
+    """One :class:`GradCheckEntry` per Jacobian entry, output by output, row by row."""
+    out_names = [f"out{i}" if len(outputs) > 1 else "out" for i in range(len(outputs))]
+    in_names = [f"in{j}" if inputs_tuple else "in" for j in range(len(x64))]
+    entries = []
+    for i, out in enumerate(outputs):
+        for o in range(out.numel()):
+            for j, x in enumerate(x64):
+                flat_analytic = analytic[i][j].reshape(out.numel(), x.numel()).double()
+                for e in range(x.numel()):
+                    a = float(flat_analytic[o, e])
+                    n = float(numeric[j][e][i][o])
+                    err = abs(a - n)
+                    rel = err / max(abs(a), abs(n), atol)
+                    ok = err <= atol + rtol * abs(n)
+                    name = f"∂{out_names[i]}{_index(out.shape, o)}/∂{in_names[j]}{_index(x.shape, e)}"
+                    entries.append(GradCheckEntry(name, a, n, err, rel, ok))
+    return entries
+
+
 def check_grad(
     func: Callable[..., Any],
-    inputs: _Inputs,
+    inputs: Inputs,
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-3,
@@ -200,35 +263,16 @@ def check_grad(
         >>> result.entries[0].entry
         '∂out[0]/∂in[0]'
     """
-    _check_func(func, "check_grad")
-    input_tuple, inputs_tuple = _as_inputs(inputs, "check_grad")
-    if not (isinstance(eps, (int, float)) and eps > 0):
-        raise ValueError(
-            bilingual(
-                f"eps 应该是正数，但收到的是 {eps!r}。",
-                f"eps must be a positive number, not {eps!r}.",
-                todo_zh="用 float64 时 eps=1e-6 通常最合适。",
-                todo_en="eps=1e-6 usually works best in float64.",
-            )
-        )
+    check_func(func, "check_grad")
+    input_tuple, inputs_tuple = as_inputs(inputs, "check_grad")
+    check_eps(eps)
     upcast = any(x.dtype != torch.float64 for x in input_tuple)
+    notes = [_upcast_note(input_tuple, eps)] if upcast else []
     x64 = tuple(x.detach().to(torch.float64) for x in input_tuple)
-    notes = []
-    if upcast:
-        dtypes = "/".join(sorted({str(x.dtype).replace("torch.", "") for x in input_tuple if x.dtype != torch.float64}))
-        notes.append(
-            bilingual(
-                f"注意：输入是 {dtypes}。{dtypes} 只有约 7 位有效数字，步长 eps={eps:g} 的有限差分误差会到 1e-1 左右，"
-                "比较没有意义，所以已转换为 float64 再比较。",
-                f"Note: the inputs were {dtypes}. With ~7 significant digits a finite difference with eps={eps:g} "
-                "is off by ~1e-1, so the comparison would mean nothing; they were converted to float64.",
-            )
-        )
-
     with torch.enable_grad():
         leaves = tuple(x.clone().requires_grad_() for x in x64)
-        outputs, _ = _as_outputs(_call_float64(func, leaves), "check_grad")
-        analytic = _rows(outputs, leaves)
+        outputs, _ = as_outputs(_call_float64(func, leaves), "check_grad")
+        analytic = by_rows(outputs, leaves)
     if any(o.dtype != torch.float64 for o in outputs):
         notes.append(
             bilingual(
@@ -239,39 +283,8 @@ def check_grad(
                 todo_en="Make func compute in float64 throughout (e.g. model.double()).",
             )
         )
-
-    out_names = [f"out{i}" if len(outputs) > 1 else "out" for i in range(len(outputs))]
-    in_names = [f"in{j}" if inputs_tuple else "in" for j in range(len(x64))]
-    columns: list[list[torch.Tensor]] = []  # numeric[j][e] = flattened outputs, concatenated
-    with torch.no_grad():
-        for x in x64:
-            cols = []
-            for e in range(x.numel()):
-                plus, minus = x.clone(), x.clone()
-                plus.view(-1)[e] += eps
-                minus.view(-1)[e] -= eps
-                args_p = tuple(plus if y is x else y for y in x64)
-                args_m = tuple(minus if y is x else y for y in x64)
-                out_p, _ = _as_outputs(_call_float64(func, args_p), "check_grad")
-                out_m, _ = _as_outputs(_call_float64(func, args_m), "check_grad")
-                cols.append(
-                    [(p.double() - m.double()).reshape(-1) / (2 * eps) for p, m in zip(out_p, out_m, strict=True)]
-                )
-            columns.append(cols)
-
-    entries = []
-    for i, out in enumerate(outputs):
-        for o in range(out.numel()):
-            for j, x in enumerate(x64):
-                flat_analytic = analytic[i][j].reshape(out.numel(), x.numel()).double()
-                for e in range(x.numel()):
-                    a = float(flat_analytic[o, e])
-                    n = float(columns[j][e][i][o])
-                    err = abs(a - n)
-                    rel = err / max(abs(a), abs(n), atol)
-                    ok = err <= atol + rtol * abs(n)
-                    name = f"∂{out_names[i]}{_index(out.shape, o)}/∂{in_names[j]}{_index(x.shape, e)}"
-                    entries.append(GradCheckEntry(name, a, n, err, rel, ok))
+    numeric = _central_differences(func, x64, eps)
+    entries = _entries(outputs, x64, analytic, numeric, inputs_tuple, atol, rtol)
     return GradCheck(
         passed=all(e.ok for e in entries),
         entries=entries,

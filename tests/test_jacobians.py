@@ -10,8 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gradlab
+from gradlab.compare import compare_jacobians
 from gradlab.gradcheck import check_grad
-from gradlab.jacobians import _auto_choice, compare_jacobians, jacobian, softmax_jacobian, vjp
+from gradlab.jacobians import auto_choice, jacobian, softmax_jacobian
+from gradlab.vector_jacobian import vjp
 
 METHODS = ["rows", "batched", "jacrev", "jacfwd", "auto"]
 TOL = {torch.float32: 1e-6, torch.float64: 1e-12}
@@ -187,13 +189,13 @@ def test_inputs_that_require_grad_are_left_alone():
 
 
 def test_auto_never_picks_rows_beyond_one_output():
-    assert _auto_choice(1, 1000) == "rows"
+    assert auto_choice(1, 1000) == "rows"
     for n_out in range(2, 3000, 7):
         for n_in in (1, n_out // 3 + 1, n_out, 5 * n_out):
-            assert _auto_choice(n_out, n_in) != "rows"
-    assert _auto_choice(1000, 1000) == "jacrev"
-    assert _auto_choice(1000, 10) == "jacfwd"
-    assert _auto_choice(10, 10) == "batched"
+            assert auto_choice(n_out, n_in) != "rows"
+    assert auto_choice(1000, 1000) == "jacrev"
+    assert auto_choice(1000, 10) == "jacfwd"
+    assert auto_choice(10, 10) == "batched"
 
 
 def test_auto_falls_back_when_torch_func_cannot_transform():
@@ -353,14 +355,22 @@ def test_compare_jacobians_given_tensor_and_bad_reference():
         compare_jacobians(f, x, reference=[1.0], methods=["batched"], min_time=0)
 
 
+def test_compare_jacobians_accepts_a_list_of_inputs_like_jacobian():
+    x, w = torch.tensor([1.0, 2.0]), torch.tensor([3.0, -1.0])
+    table = compare_jacobians(lambda a, b: a * b, [x, w], methods=["batched", "auto"], min_time=0)
+    assert table.reference == "torch.autograd.functional.jacobian"
+    assert table["batched"].max_abs_diff == 0.0
+    assert table["auto"].max_abs_diff == 0.0
+
+
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [(1.234e-4, "123 µs"), (1.5e-7, "0.150 µs"), (0.0123, "12.3 ms"), (0.00123, "1.23 ms"), (2.5, "2.50 s")],
 )
 def test_time_format(seconds, text):
-    from gradlab.jacobians import _format_time
+    from gradlab._format import duration
 
-    assert _format_time(seconds) == text
+    assert duration(seconds) == text
     assert SANITIZE.fullmatch(text)
 
 

@@ -1,0 +1,203 @@
+"""Argument checks shared by gradlab's modules; every error is bilingual and says what to do.
+
+Each function checks (and, where it helps, normalises) one kind of argument
+and raises a ``TypeError`` or ``ValueError`` built with
+:func:`gradlab._messages.bilingual`. ``caller`` is the public function the
+learner called, so the message names it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from gradlab._messages import bilingual
+
+# --- Jacobian arguments: jacobian, compare_jacobians, vjp, check_grad ---------------------------------
+
+Inputs = torch.Tensor | Sequence[torch.Tensor]
+"""What ``inputs`` may be: one tensor, or a tuple (or list) of them."""
+
+
+def check_method(method: object, methods: Sequence[str]) -> None:
+    """Raise a ``ValueError`` unless ``method`` is one of ``methods`` (the Jacobian methods)."""
+    if method not in methods:
+        raise ValueError(
+            bilingual(
+                f"不认识的 method={method!r}。",
+                f"Unknown method={method!r}.",
+                todo_zh="从这些里选一个：" + "、".join(repr(m) for m in methods) + "；不确定就用 'auto'。",
+                todo_en="Use one of " + ", ".join(repr(m) for m in methods) + "; 'auto' when unsure.",
+            )
+        )
+
+
+def check_func(func: object, caller: str) -> None:
+    """Raise a ``TypeError`` unless ``func`` is callable."""
+    if not callable(func):
+        raise TypeError(
+            bilingual(
+                f"{caller} 的第一个参数 func 应该是函数，但收到的是 {type(func).__name__}。",
+                f"The first argument of {caller}, func, must be a function, not {type(func).__name__}.",
+                todo_zh="传入函数本身，例如 lambda z: gradlab.softmax(z, dim=0)，而不是它算出来的张量。",
+                todo_en="Pass the function itself, e.g. lambda z: gradlab.softmax(z, dim=0), "
+                "not the tensor it returns.",
+            )
+        )
+
+
+def as_inputs(inputs: object, caller: str) -> tuple[tuple[torch.Tensor, ...], bool]:
+    """``inputs`` as a tuple of floating point tensors, and whether it was a tuple."""
+    is_tuple = isinstance(inputs, (tuple, list))
+    items: tuple[object, ...] = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    if not items:
+        raise ValueError(
+            bilingual(
+                f"{caller} 的 inputs 是空的：没有要求导的输入。",
+                f"The inputs of {caller} are empty: there is nothing to differentiate with respect to.",
+                todo_zh="传入一个张量，或张量元组，例如 (x, w)。",
+                todo_en="Pass a tensor, or a tuple of tensors such as (x, w).",
+            )
+        )
+    tensors = []
+    for i, item in enumerate(items):
+        where = f"inputs[{i}]" if is_tuple else "inputs"
+        if not isinstance(item, torch.Tensor):
+            raise TypeError(
+                bilingual(
+                    f"{caller} 的 {where} 应该是张量，但收到的是 {type(item).__name__}。",
+                    f"{where} of {caller} must be a tensor, not {type(item).__name__}.",
+                    todo_zh="先用 torch.tensor([...]) 把数字变成浮点张量。",
+                    todo_en="Turn the numbers into a float tensor with torch.tensor([...]) first.",
+                )
+            )
+        if not item.is_floating_point():
+            raise TypeError(
+                bilingual(
+                    f"{caller} 的 {where} 的类型是 {item.dtype}：只有浮点张量才有导数（梯度是连续的变化率）。",
+                    f"{where} of {caller} has dtype {item.dtype}: only floating point tensors have derivatives "
+                    "(a gradient is a rate of change).",
+                    todo_zh="转换成浮点数：x.float()（或 x.double()），或写 torch.tensor([1.0, 2.0])。",
+                    todo_en="Convert it: x.float() (or x.double()), or write torch.tensor([1.0, 2.0]).",
+                )
+            )
+        tensors.append(item)
+    return tuple(tensors), is_tuple
+
+
+def as_outputs(value: object, caller: str) -> tuple[tuple[torch.Tensor, ...], bool]:
+    """What ``func`` returned as a tuple of floating point tensors, and whether it was a tuple."""
+    is_tuple = isinstance(value, (tuple, list))
+    items: tuple[object, ...] = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    tensors = []
+    for i, item in enumerate(items):
+        where = f"func(...)[{i}]" if is_tuple else "func(...)"
+        if not isinstance(item, torch.Tensor):
+            raise TypeError(
+                bilingual(
+                    f"{caller}：{where} 返回的是 {type(item).__name__}，不是张量，所以没有雅可比矩阵。",
+                    f"{caller}: {where} returned a {type(item).__name__}, not a tensor, so it has no Jacobian.",
+                    todo_zh="让 func 返回张量（或张量元组）；不要在 func 里调用 .item()、.tolist() 或 .numpy()。",
+                    todo_en="Make func return a tensor (or a tuple of tensors); do not call .item(), .tolist() "
+                    "or .numpy() inside func.",
+                )
+            )
+        if not item.is_floating_point():
+            raise TypeError(
+                bilingual(
+                    f"{caller}：{where} 的类型是 {item.dtype}，整数或布尔输出没有导数。",
+                    f"{caller}: {where} has dtype {item.dtype}; integer and bool outputs have no derivative.",
+                    todo_zh="让 func 返回浮点结果，例如概率而不是 argmax 的类别编号。",
+                    todo_en="Make func return a floating point result, e.g. the probabilities instead of the argmax.",
+                )
+            )
+        tensors.append(item)
+    if not tensors:
+        raise TypeError(
+            bilingual(
+                f"{caller}：func 返回了空元组。",
+                f"{caller}: func returned an empty tuple.",
+                todo_zh="让 func 至少返回一个张量。",
+                todo_en="Make func return at least one tensor.",
+            )
+        )
+    return tuple(tensors), is_tuple
+
+
+def check_dim(dim: object, input: torch.Tensor, caller: str) -> None:
+    """Raise unless ``dim`` is an int that names a dimension of ``input`` (a 0-d input counts as 1-d)."""
+    if not isinstance(dim, int) or isinstance(dim, bool):
+        raise TypeError(
+            bilingual(
+                f"{caller} 的 dim 应该是整数，但收到的是 {type(dim).__name__}。",
+                f"dim of {caller} must be an int, not {type(dim).__name__}.",
+                todo_zh="一维向量写 dim=0；[batch, classes] 写 dim=-1。",
+                todo_en="Use dim=0 for a vector; dim=-1 for [batch, classes].",
+            )
+        )
+    ndim = max(input.dim(), 1)
+    if not -ndim <= dim < ndim:
+        raise ValueError(
+            bilingual(
+                f"dim={dim} 超出了范围：输入有 {input.dim()} 维。",
+                f"dim={dim} is out of range for an input with {input.dim()} dimensions.",
+                todo_zh=f"dim 取值在 {-ndim} 到 {ndim - 1} 之间；一维向量用 dim=0。",
+                todo_en=f"Use a dim between {-ndim} and {ndim - 1}; dim=0 for a vector.",
+            )
+        )
+
+
+def as_vectors(v: object, outputs: tuple[torch.Tensor, ...], outputs_tuple: bool) -> tuple[torch.Tensor, ...]:
+    """``v`` of :func:`gradlab.vjp` as one floating point tensor per output, shaped like it."""
+    v_tuple = isinstance(v, (tuple, list))
+    vs: tuple[object, ...] = tuple(v) if isinstance(v, (tuple, list)) else (v,)
+    if len(vs) != len(outputs) or v_tuple != outputs_tuple:
+        raise ValueError(
+            bilingual(
+                f"func 返回了 {len(outputs)} 个{'张量元组' if outputs_tuple else '张量'}，但 v 有 {len(vs)} 个。",
+                f"func returned {len(outputs)} tensor(s){' as a tuple' if outputs_tuple else ''}, "
+                f"but {len(vs)} v were given{' as a tuple' if v_tuple else ''}.",
+                todo_zh="每个输出给一个 v：单个输出传一个张量，元组输出传同样长度的元组。",
+                todo_en="Give one v per output: a tensor for a single output, a tuple of the same length "
+                "for a tuple of outputs.",
+            )
+        )
+    tensors = []
+    for i, (vi, out) in enumerate(zip(vs, outputs, strict=True)):
+        where = f"v[{i}]" if outputs_tuple else "v"
+        if not isinstance(vi, torch.Tensor) or not vi.is_floating_point():
+            kind = vi.dtype if isinstance(vi, torch.Tensor) else type(vi).__name__
+            raise TypeError(
+                bilingual(
+                    f"{where} 应该是浮点张量，但收到的是 {kind}。",
+                    f"{where} must be a floating point tensor, not {kind}.",
+                    todo_zh="例如 v = torch.ones_like(output)。",
+                    todo_en="For example v = torch.ones_like(output).",
+                )
+            )
+        if vi.shape != out.shape:
+            raise ValueError(
+                bilingual(
+                    f"{where} 的形状是 {list(vi.shape)}，但输出的形状是 {list(out.shape)}：v 要给每个输出元素一个数。",
+                    f"{where} has shape {list(vi.shape)} but the output has shape {list(out.shape)}: "
+                    "v needs one number per output element (it is the gradient= of backward).",
+                    todo_zh=f"传入形状为 {list(out.shape)} 的张量，例如 torch.ones_like(output)。",
+                    todo_en=f"Pass a tensor of shape {list(out.shape)}, e.g. torch.ones_like(output).",
+                )
+            )
+        tensors.append(vi)
+    return tuple(tensors)
+
+
+def check_eps(eps: object) -> None:
+    """Raise a ``ValueError`` unless ``eps`` (a finite-difference step) is a positive number."""
+    if not (isinstance(eps, (int, float)) and eps > 0):
+        raise ValueError(
+            bilingual(
+                f"eps 应该是正数，但收到的是 {eps!r}。",
+                f"eps must be a positive number, not {eps!r}.",
+                todo_zh="用 float64 时 eps=1e-6 通常最合适。",
+                todo_en="eps=1e-6 usually works best in float64.",
+            )
+        )
