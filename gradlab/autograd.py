@@ -237,22 +237,41 @@ def _leaves_reached(tensors: tuple[Any, ...]) -> list[torch.Tensor]:
 
 
 # Which leaves were already told about accumulation, kept outside the tensors
-# (nothing is written onto a learner's tensor). Keyed by id() with a weak
-# reference, so a freed tensor drops out and a new one at the same id is new.
-_told: dict[int, weakref.ref[torch.Tensor]] = {}
+# (nothing is written onto a learner's tensor): id(leaf) -> (weak leaf, weak
+# .grad, .grad's version counter when told). Weak references, so a freed
+# tensor drops out and a new tensor at the same id is new to us.
+_Told = tuple["weakref.ref[torch.Tensor]", "weakref.ref[torch.Tensor]", int]
+_told: dict[int, _Told] = {}
 
 
-def _is_told(leaf: torch.Tensor) -> bool:
-    ref = _told.get(id(leaf))
-    return ref is not None and ref() is leaf
+def _told_and_untouched(leaf: torch.Tensor) -> bool:
+    """Told already, and its ``.grad`` is the same tensor, unchanged since (no need to look at it)."""
+    entry = _told.get(id(leaf))
+    if entry is None or entry[0]() is not leaf:
+        return False
+    held = leaf.grad
+    return held is not None and entry[1]() is held and held._version == entry[2]
 
 
 def _tell(leaf: torch.Tensor, told: bool) -> None:
     key = id(leaf)
-    if told:
-        _told[key] = weakref.ref(leaf, lambda _ref, key=key: _told.pop(key, None))
+
+    def forget(_ref: weakref.ref[torch.Tensor]) -> None:
+        _told.pop(key, None)
+
+    if told and leaf.grad is not None:
+        _told[key] = (
+            weakref.ref(leaf, forget),
+            weakref.ref(leaf.grad),
+            leaf.grad._version,
+        )
     else:
         _told.pop(key, None)
+
+
+def _is_told(leaf: torch.Tensor) -> bool:
+    entry = _told.get(id(leaf))
+    return entry is not None and entry[0]() is leaf
 
 
 def _nonzero_flag(held: torch.Tensor) -> torch.Tensor:
@@ -270,9 +289,11 @@ def _accumulating(leaves: list[torch.Tensor]) -> list[tuple[torch.Tensor, str]]:
     A ``.grad`` that is ``None`` or all zeros re-arms the notice (after
     ``zero_grad()`` a new accident is reported again). Memory is O(1) per leaf:
     one flag per leaf, read with one host sync per device; the text is made
-    only for the leaves that will be told, from at most a few values.
+    only for the leaves that will be told, from at most a few values. A leaf
+    told before whose ``.grad`` is untouched since (same tensor, same version
+    counter) is not read at all.
     """
-    candidates = [leaf for leaf in leaves if leaf.grad is not None]
+    candidates = [leaf for leaf in leaves if leaf.grad is not None and not _told_and_untouched(leaf)]
     for leaf in leaves:
         if leaf.grad is None:
             _tell(leaf, False)
@@ -293,6 +314,13 @@ def _accumulating(leaves: list[torch.Tensor]) -> list[tuple[torch.Tensor, str]]:
         elif not _is_told(leaf):
             result.append((leaf, _held_text(leaf.grad)))  # type: ignore[arg-type]
     return result
+
+
+def _remember_versions(leaves: list[torch.Tensor]) -> None:
+    """After backward: note the version of every told leaf's .grad, so the next call can skip it."""
+    for leaf in leaves:
+        if _is_told(leaf):
+            _tell(leaf, True)
 
 
 def _held_text(held: torch.Tensor) -> str:
@@ -381,6 +409,7 @@ def backward(
         _recorded_nothing(tensor_tuple, input_tuple, error)
         reraise_with_hint(error)
     _tell_about_accumulation(holding)
+    _remember_versions(leaves)
 
 
 def requires_grad_(tensor: torch.Tensor, requires_grad: bool = True) -> torch.Tensor:
