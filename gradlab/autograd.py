@@ -6,20 +6,30 @@ in the mistakes: the classic beginner errors are raised as the same exception
 type PyTorch raises (``except RuntimeError`` still works), chained to
 PyTorch's own error, with a message that says what happened and what to do,
 in Chinese and in English.
+
+Checks gradlab adds where PyTorch has none: an output that is not a tensor
+raises ``TypeError`` (PyTorch: a bare ``AssertionError``); ``outputs`` that is
+empty raises ``RuntimeError``.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+import weakref
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import torch
+from torch.autograd.graph import GradientEdge
 
+from gradlab._format import short
 from gradlab._messages import bilingual, reraise_with_hint
 
 __all__ = ["GradAccumulationWarning", "backward", "grad", "requires_grad_"]
 
-_TensorOrTensors = torch.Tensor | Sequence[torch.Tensor]
+_TensorOrTensors = torch.Tensor | GradientEdge | Sequence[torch.Tensor] | Sequence[GradientEdge]
+_Inputs = _TensorOrTensors | dict[str, torch.Tensor] | Iterable[torch.Tensor]
+_Grads = torch.Tensor | Sequence[torch.Tensor | None] | None
 
 
 class GradAccumulationWarning(UserWarning):
@@ -30,57 +40,115 @@ class GradAccumulationWarning(UserWarning):
     """
 
 
-def _tensors(value: object, argument: str) -> tuple[torch.Tensor, ...]:
-    """``value`` as a tuple of tensors, or a bilingual TypeError naming ``argument``."""
-    items = (value,) if isinstance(value, torch.Tensor) else value
-    if not isinstance(items, (list, tuple)):
-        raise TypeError(
-            bilingual(
-                f"{argument} 应该是张量或张量列表，但收到的是 {type(value).__name__}。",
-                f"{argument} must be a tensor or a list of tensors, not {type(value).__name__}.",
-                todo_zh=f"传入张量，例如 {argument}=[w]；数字请先用 torch.tensor(...) 变成张量。",
-                todo_en=f"Pass tensors, e.g. {argument}=[w]; turn numbers into tensors with torch.tensor(...) first.",
-            )
+def _bad_container(value: object, argument: str) -> TypeError:
+    return TypeError(
+        bilingual(
+            f"{argument} 应该是张量或张量列表，但收到的是 {type(value).__name__}。",
+            f"{argument} must be a tensor or a list of tensors, not {type(value).__name__}.",
+            todo_zh=f"传入张量，例如 {argument}=[w]；数字请先用 torch.tensor(...) 变成张量。",
+            todo_en=f"Pass tensors, e.g. {argument}=[w]; turn numbers into tensors with torch.tensor(...) first.",
         )
+    )
+
+
+def _bad_item(item: object, argument: str, i: int, error_type: type[Exception]) -> Exception:
+    return error_type(
+        bilingual(
+            f"{argument}[{i}] 应该是张量，但收到的是 {type(item).__name__}。",
+            f"{argument}[{i}] must be a tensor, not {type(item).__name__}.",
+            todo_zh="列表里只能放张量（不要嵌套列表）；数字请先用 torch.tensor(...) 变成张量。",
+            todo_en="Put only tensors in the list (no nested lists); turn numbers into tensors with "
+            "torch.tensor(...) first.",
+        )
+    )
+
+
+def _items(value: object, argument: str) -> tuple[Any, ...]:
+    """``value`` as a tuple, read once: a tensor, a GradientEdge, a dict's values or any iterable.
+
+    Generators such as ``model.parameters()`` are consumed here, so the caller
+    must pass the returned tuple on to PyTorch, not ``value`` itself.
+    """
+    if isinstance(value, (torch.Tensor, GradientEdge)):
+        return (value,)
+    if isinstance(value, dict):
+        return tuple(value.values())
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise _bad_container(value, argument)
+    return tuple(value)
+
+
+def _outputs(value: object, argument: str) -> tuple[Any, ...]:
+    items = _items(value, argument)
     for i, item in enumerate(items):
-        if not isinstance(item, torch.Tensor):
-            raise TypeError(
-                bilingual(
-                    f"{argument}[{i}] 应该是张量，但收到的是 {type(item).__name__}。",
-                    f"{argument}[{i}] must be a tensor, not {type(item).__name__}.",
-                    todo_zh="列表里只能放张量；数字请先用 torch.tensor(...) 变成张量。",
-                    todo_en="Put only tensors in the list; turn numbers into tensors with torch.tensor(...) first.",
-                )
-            )
-    return tuple(items)
+        if not isinstance(item, (torch.Tensor, GradientEdge)):
+            raise _bad_item(item, argument, i, TypeError)  # PyTorch: a bare AssertionError
+    return items
 
 
-def _check_differentiable(inputs: tuple[torch.Tensor, ...]) -> None:
-    """Explain integer/bool inputs, which PyTorch only reports as 'does not require grad'."""
-    for i, tensor in enumerate(inputs):
-        if not (tensor.is_floating_point() or tensor.is_complex()):
+def _inputs(value: object, argument: str) -> tuple[Any, ...]:
+    items = _items(value, argument)
+    for i, item in enumerate(items):
+        if not isinstance(item, (torch.Tensor, GradientEdge)):
+            raise _bad_item(item, argument, i, RuntimeError)  # the type PyTorch raises
+        if isinstance(item, torch.Tensor) and not (item.is_floating_point() or item.is_complex()):
             raise RuntimeError(
                 bilingual(
-                    f"inputs[{i}] 的类型是 {tensor.dtype}：整数或布尔张量不能求梯度，梯度只对浮点数（或复数）有意义。",
-                    f"inputs[{i}] has dtype {tensor.dtype}: integer and bool tensors cannot have gradients; "
+                    f"{argument}[{i}] 的类型是 {item.dtype}：整数或布尔张量不能求梯度，梯度只对浮点数（或复数）有意义。",
+                    f"{argument}[{i}] has dtype {item.dtype}: integer and bool tensors cannot have gradients; "
                     "a gradient only makes sense for floating point (or complex) numbers.",
                     todo_zh="用浮点数创建它，例如 torch.tensor([1.0, 2.0]) 或 x.float()，调用 requires_grad_() 后重新计算输出。",
                     todo_en="Create it with floats, e.g. torch.tensor([1.0, 2.0]) or x.float(), call requires_grad_(), "
                     "then recompute the output.",
                 )
             )
+    return items
+
+
+def _recorded_nothing(outputs: tuple[Any, ...], inputs: tuple[Any, ...], error: BaseException) -> None:
+    """If the outputs were computed with grad mode off, say so before PyTorch's generic hint.
+
+    An output with no ``grad_fn`` although an input requires grad was computed
+    under ``torch.no_grad()`` / ``torch.inference_mode()`` (or after ``.detach()``).
+    """
+    untracked = [t for t in outputs if isinstance(t, torch.Tensor) and not t.requires_grad]
+    if not untracked:
+        return
+    wanted = any(isinstance(t, torch.Tensor) and t.requires_grad for t in inputs)
+    if any(t.is_inference() for t in untracked):
+        zh, en = "torch.inference_mode() 里", "inside torch.inference_mode()"
+    elif wanted:
+        zh, en = (
+            "torch.no_grad()（或 inference_mode）里，或在 .detach() 之后",
+            ("inside torch.no_grad() (or inference_mode), or after .detach()"),
+        )
+    else:
+        return
+    raise RuntimeError(
+        bilingual(
+            f"这个输出没有 grad_fn：它是在{zh}计算的，那时 PyTorch 不记录计算图"
+            + ("，尽管输入已经 requires_grad=True。" if wanted else "。"),
+            f"This output has no grad_fn: it was computed {en}, where PyTorch records no graph"
+            + (", although the inputs require grad." if wanted else "."),
+            todo_zh="在 with torch.no_grad()/inference_mode() 块之外重新计算输出（不要 detach），再求梯度。",
+            todo_en="Recompute the output outside the with torch.no_grad()/inference_mode() block "
+            "(without detach), then ask for the gradient again.",
+            cause=str(error).strip().splitlines()[0] if str(error).strip() else "",
+        )
+    ) from error
 
 
 def grad(
     outputs: _TensorOrTensors,
-    inputs: _TensorOrTensors,
-    grad_outputs: _TensorOrTensors | None = None,
+    inputs: _Inputs,
+    grad_outputs: _Grads = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
+    only_inputs: bool = True,
     allow_unused: bool | None = None,
     is_grads_batched: bool = False,
     materialize_grads: bool = False,
-) -> tuple[torch.Tensor | None, ...]:
+) -> tuple[torch.Tensor | None, ...] | dict[str, torch.Tensor | None]:
     """``torch.autograd.grad`` with errors that teach.
 
     Computes and returns the gradients of ``outputs`` with respect to
@@ -88,13 +156,17 @@ def grad(
 
     Args:
         outputs: the tensor(s) to differentiate, e.g. a scalar loss.
-        inputs: the tensor(s) to differentiate with respect to, e.g. ``[w]``.
+        inputs: the tensor(s) to differentiate with respect to, e.g. ``[w]``;
+            any iterable (``model.parameters()``), a dict of tensors (the
+            result is then a dict with the same keys) or ``GradientEdge``\\ s.
         grad_outputs: the vector ``v`` of the vector-Jacobian product ``vᵀJ``;
             needed when an output is not a scalar.
         retain_graph: keep the graph so that it can be differentiated again;
             defaults to ``create_graph``.
         create_graph: record the gradient computation itself, for higher
             derivatives.
+        only_inputs: deprecated and ignored by PyTorch (it warns); kept so the
+            positional order is PyTorch's.
         allow_unused: return ``None`` for inputs that the outputs do not use
             instead of raising.
         is_grads_batched: treat the first dimension of ``grad_outputs`` as a
@@ -102,7 +174,8 @@ def grad(
         materialize_grads: return zeros instead of ``None`` for unused inputs.
 
     Returns:
-        A tuple with one gradient per input, exactly what PyTorch returns.
+        A tuple with one gradient per input (a dict for dict inputs), exactly
+        what PyTorch returns.
 
     Example:
         >>> import torch, torch.nn.functional as F
@@ -112,7 +185,8 @@ def grad(
         >>> grad(mse, [w])
         (tensor([2.]),)
     """
-    if not _tensors(outputs, "outputs"):
+    output_tuple = _outputs(outputs, "outputs")
+    if not output_tuple:
         raise RuntimeError(
             bilingual(
                 "outputs 是空的：没有要求导的输出。",
@@ -121,29 +195,34 @@ def grad(
                 todo_en="Pass the loss tensor, e.g. torch.autograd.grad(mse, [w]).",
             )
         )
-    input_tuple = _tensors(inputs, "inputs")
-    _check_differentiable(input_tuple)
+    input_tuple = _inputs(inputs, "inputs")
+    passed: Any = inputs if isinstance(inputs, (torch.Tensor, GradientEdge, dict)) else input_tuple
+    extra = {} if only_inputs is True else {"only_inputs": only_inputs}  # PyTorch warns when it is given
     try:
         return torch.autograd.grad(
-            outputs,
-            inputs,
+            output_tuple,
+            passed,
             grad_outputs=grad_outputs,
             retain_graph=retain_graph,
             create_graph=create_graph,
             allow_unused=allow_unused,
             is_grads_batched=is_grads_batched,
             materialize_grads=materialize_grads,
+            **extra,
         )
     except (RuntimeError, TypeError, ValueError) as error:
+        _recorded_nothing(output_tuple, input_tuple, error)
         reraise_with_hint(error)
 
 
-def _leaves_reached(tensors: tuple[torch.Tensor, ...]) -> list[torch.Tensor]:
+def _leaves_reached(tensors: tuple[Any, ...]) -> list[torch.Tensor]:
     """The leaf tensors whose ``.grad`` a backward from ``tensors`` writes (iterative walk)."""
-    leaves: list[torch.Tensor] = []
+    leaves: list[torch.Tensor] = [
+        t for t in tensors if isinstance(t, torch.Tensor) and t.grad_fn is None and t.requires_grad
+    ]
+    roots = [t.grad_fn if isinstance(t, torch.Tensor) else t.node for t in tensors]
+    stack = [node for node in roots if node is not None]
     seen: set[int] = set()
-    stack = [t.grad_fn for t in tensors if t.grad_fn is not None]
-    leaves.extend(t for t in tensors if t.grad_fn is None and t.requires_grad)
     while stack:
         node = stack.pop()
         key = id(node)  # identity within this walk only; never shown to anyone
@@ -157,23 +236,102 @@ def _leaves_reached(tensors: tuple[torch.Tensor, ...]) -> list[torch.Tensor]:
     return leaves
 
 
-# The attribute that marks a tensor whose accumulation was already told about
-# (torch.Tensor declares no such attribute, hence getattr/setattr).
-_TOLD = "_gradlab_accumulation_told"
+# Which leaves were already told about accumulation, kept outside the tensors
+# (nothing is written onto a learner's tensor): id(leaf) -> (weak leaf, weak
+# .grad, .grad's version counter when told). Weak references, so a freed
+# tensor drops out and a new tensor at the same id is new to us.
+_Told = tuple["weakref.ref[torch.Tensor]", "weakref.ref[torch.Tensor]", int]
+_told: dict[int, _Told] = {}
 
 
-def _holding_values(leaves: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """(leaf, a copy of its .grad) for leaves whose .grad holds non-zero values not yet told about."""
-    return [
-        (leaf, leaf.grad.detach().cpu().clone())
-        for leaf in leaves
-        if leaf.grad is not None and not getattr(leaf, _TOLD, False) and bool(torch.any(leaf.grad != 0))
-    ]
+def _told_and_untouched(leaf: torch.Tensor) -> bool:
+    """Told already, and its ``.grad`` is the same tensor, unchanged since (no need to look at it)."""
+    entry = _told.get(id(leaf))
+    if entry is None or entry[0]() is not leaf:
+        return False
+    held = leaf.grad
+    return held is not None and entry[1]() is held and held._version == entry[2]
 
 
-def _tell_about_accumulation(holding: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+def _tell(leaf: torch.Tensor, told: bool) -> None:
+    key = id(leaf)
+
+    def forget(_ref: weakref.ref[torch.Tensor]) -> None:
+        _told.pop(key, None)
+
+    if told and leaf.grad is not None:
+        _told[key] = (
+            weakref.ref(leaf, forget),
+            weakref.ref(leaf.grad),
+            leaf.grad._version,
+        )
+    else:
+        _told.pop(key, None)
+
+
+def _is_told(leaf: torch.Tensor) -> bool:
+    entry = _told.get(id(leaf))
+    return entry is not None and entry[0]() is leaf
+
+
+def _nonzero_flag(held: torch.Tensor) -> torch.Tensor:
+    """A 0-d bool tensor on ``held``'s device: does it hold any non-zero value? (no copy, no sync)"""
+    if held.layout == torch.sparse_coo:
+        return held._values().any()
+    if held.layout in (torch.sparse_csr, torch.sparse_csc, torch.sparse_bsr, torch.sparse_bsc):
+        return held.values().any()
+    return held.any()
+
+
+def _accumulating(leaves: list[torch.Tensor]) -> list[tuple[torch.Tensor, str]]:
+    """(leaf, a short text of its .grad) for leaves about to be added to, not yet told.
+
+    A ``.grad`` that is ``None`` or all zeros re-arms the notice (after
+    ``zero_grad()`` a new accident is reported again). Memory is O(1) per leaf:
+    one flag per leaf, read with one host sync per device; the text is made
+    only for the leaves that will be told, from at most a few values. A leaf
+    told before whose ``.grad`` is untouched since (same tensor, same version
+    counter) is not read at all.
+    """
+    candidates = [leaf for leaf in leaves if leaf.grad is not None and not _told_and_untouched(leaf)]
+    for leaf in leaves:
+        if leaf.grad is None:
+            _tell(leaf, False)
+    if not candidates:
+        return []
+    by_device: dict[torch.device, list[int]] = {}
+    for i, leaf in enumerate(candidates):
+        by_device.setdefault(leaf.grad.device, []).append(i)  # type: ignore[union-attr]
+    flags = [False] * len(candidates)
+    for indices in by_device.values():
+        stacked = torch.stack([_nonzero_flag(candidates[i].grad) for i in indices])  # type: ignore[arg-type]
+        for i, flag in zip(indices, stacked.tolist(), strict=True):
+            flags[i] = bool(flag)
+    result = []
+    for leaf, flag in zip(candidates, flags, strict=True):
+        if not flag:
+            _tell(leaf, False)
+        elif not _is_told(leaf):
+            result.append((leaf, _held_text(leaf.grad)))  # type: ignore[arg-type]
+    return result
+
+
+def _remember_versions(leaves: list[torch.Tensor]) -> None:
+    """After backward: note the version of every told leaf's .grad, so the next call can skip it."""
+    for leaf in leaves:
+        if _is_told(leaf):
+            _tell(leaf, True)
+
+
+def _held_text(held: torch.Tensor) -> str:
+    if held.layout == torch.strided and held.numel() <= 6:
+        return "[" + ", ".join(short(v) for v in held.detach().reshape(-1).tolist()) + "]"
+    return f"{held.numel()} 个值 / values"
+
+
+def _tell_about_accumulation(holding: list[tuple[torch.Tensor, str]]) -> None:
     for leaf, held in holding:
-        setattr(leaf, _TOLD, True)  # tell the learner once per tensor
+        _tell(leaf, True)  # once, until .grad is zeroed or set to None again
         warnings.warn(
             bilingual(
                 f"这个张量（形状 {tuple(leaf.shape)}）的 .grad 里已经有值 {held}，"
@@ -191,18 +349,19 @@ def _tell_about_accumulation(holding: list[tuple[torch.Tensor, torch.Tensor]]) -
 
 def backward(
     tensors: _TensorOrTensors,
-    grad_tensors: _TensorOrTensors | None = None,
+    grad_tensors: _Grads = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
-    inputs: _TensorOrTensors | None = None,
+    grad_variables: _Grads = None,
+    inputs: _Inputs | None = None,
 ) -> None:
     """``torch.autograd.backward`` with errors that teach.
 
     Computes the gradients of ``tensors`` and ADDS them to the ``.grad`` of
     the leaf tensors (or of ``inputs`` when given). ``mse.backward()`` is
     ``backward(mse)``. When a ``.grad`` already holds values, a
-    :class:`GradAccumulationWarning` says so, once per tensor; PyTorch's
-    behaviour is unchanged.
+    :class:`GradAccumulationWarning` says so, once until that ``.grad`` is
+    zeroed or set to ``None``; PyTorch's behaviour is unchanged.
 
     Args:
         tensors: the tensor(s) to differentiate, e.g. a scalar loss.
@@ -211,7 +370,10 @@ def backward(
         retain_graph: keep the graph for another backward; defaults to
             ``create_graph``.
         create_graph: record the gradient computation, for higher derivatives.
-        inputs: accumulate only into these tensors' ``.grad``.
+        grad_variables: deprecated name of ``grad_tensors``; kept so the
+            positional order is PyTorch's.
+        inputs: accumulate only into these tensors' ``.grad`` (any iterable,
+            e.g. ``model.parameters()``).
 
     Returns:
         None. The gradients are in ``.grad``.
@@ -225,25 +387,29 @@ def backward(
         >>> w.grad
         tensor([2.])
     """
-    tensor_tuple = _tensors(tensors, "tensors")
+    tensor_tuple = _outputs(tensors, "tensors")
+    input_tuple: tuple[Any, ...] = ()
     if inputs is not None:
-        input_tuple = _tensors(inputs, "inputs")
-        _check_differentiable(input_tuple)
-        leaves = list(input_tuple)
+        input_tuple = _inputs(inputs, "inputs")
+        leaves = [t for t in input_tuple if isinstance(t, torch.Tensor) and t.is_leaf]
     else:
         leaves = _leaves_reached(tensor_tuple)
-    holding = _holding_values(leaves)
+    holding = _accumulating(leaves)
+    extra = {} if grad_variables is None else {"grad_variables": grad_variables}  # PyTorch's own warning
     try:
         torch.autograd.backward(
-            tensors,
+            tensor_tuple,
             grad_tensors=grad_tensors,
             retain_graph=retain_graph,
             create_graph=create_graph,
-            inputs=inputs,
+            inputs=None if inputs is None else input_tuple,
+            **extra,
         )
     except (RuntimeError, TypeError, ValueError) as error:
+        _recorded_nothing(tensor_tuple, input_tuple, error)
         reraise_with_hint(error)
     _tell_about_accumulation(holding)
+    _remember_versions(leaves)
 
 
 def requires_grad_(tensor: torch.Tensor, requires_grad: bool = True) -> torch.Tensor:

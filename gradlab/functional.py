@@ -15,7 +15,9 @@ from gradlab._messages import bilingual, reraise_with_hint
 __all__ = ["softmax"]
 
 
-def softmax(input: torch.Tensor, dim: int | None = None, dtype: torch.dtype | None = None) -> torch.Tensor:
+def softmax(
+    input: torch.Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: torch.dtype | None = None
+) -> torch.Tensor:
     """``F.softmax(input, dim)``, with ``dim`` required.
 
     .. math:: \\sigma(z)_j = \\frac{e^{z_j}}{\\sum_k e^{z_k}}
@@ -26,7 +28,14 @@ def softmax(input: torch.Tensor, dim: int | None = None, dtype: torch.dtype | No
     Args:
         input: the logits.
         dim: the dimension to normalise over (the classes); required.
+        _stacklevel: unused, PyTorch's own (deprecated) parameter, kept so that
+            the positional order is ``F.softmax``'s.
         dtype: cast ``input`` to this dtype first, as in ``F.softmax``.
+
+    Raises:
+        NotImplementedError: for integer, bool or complex logits, as PyTorch
+            (with what to do).
+        TypeError: when ``dim`` is missing (a check PyTorch only warns about).
 
     Returns:
         Probabilities of the same shape, summing to 1 along ``dim``.
@@ -55,13 +64,17 @@ def softmax(input: torch.Tensor, dim: int | None = None, dtype: torch.dtype | No
                 todo_en="Write softmax(a, dim=0) for a vector; dim=-1 for a [batch, classes] tensor.",
             )
         )
-    if not (input.is_floating_point() or input.is_complex()) and dtype is None:
-        raise TypeError(
+    if not input.is_floating_point() and dtype is None:
+        kind = "复数" if input.is_complex() else "整数或布尔"
+        kind_en = "complex" if input.is_complex() else "integer or bool"
+        raise NotImplementedError(
             bilingual(
-                f"softmax 需要浮点张量，但输入的类型是 {input.dtype}。",
-                f"softmax needs a floating point tensor, but the input has dtype {input.dtype}.",
-                todo_zh="先转换：input.float()，或写 torch.tensor([1.0, 2.0])。",
-                todo_en="Convert it first: input.float(), or write torch.tensor([1.0, 2.0]).",
+                f"softmax 需要实数浮点张量，但输入的类型是 {input.dtype}（{kind}）。",
+                f"softmax needs a real floating point tensor, but the input has dtype {input.dtype} ({kind_en}).",
+                todo_zh="整数请先转换：input.float()，或写 torch.tensor([1.0, 2.0])；"
+                "复数没有 softmax，先决定用实部 input.real 还是模 input.abs()。",
+                todo_en="Convert integers first: input.float(), or write torch.tensor([1.0, 2.0]); "
+                "complex numbers have no softmax: decide whether you mean input.real or input.abs().",
             )
         )
     try:

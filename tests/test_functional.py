@@ -69,8 +69,14 @@ def test_dim_out_of_range():
 def test_not_a_tensor_and_integer_input():
     with pytest.raises(TypeError, match=r"torch\.tensor"):
         gradlab.softmax([1.0, 2.0], dim=0)
-    with pytest.raises(TypeError, match="float"):
-        gradlab.softmax(torch.tensor([1, 2]), dim=0)
+    for logits in (torch.tensor([1, 2]), torch.tensor([True, False]), torch.tensor([1 + 1j, 2j])):
+        with pytest.raises(NotImplementedError) as torch_error:
+            F.softmax(logits, dim=0)  # the type PyTorch raises
+        with pytest.raises(type(torch_error.value)) as error:
+            gradlab.softmax(logits, dim=0)
+        chinese, english = str(error.value).splitlines()[:2]
+        assert str(logits.dtype) in chinese and "怎么办" in chinese
+        assert "float()" in english and "What to do" in english
     torch.testing.assert_close(
         gradlab.softmax(torch.tensor([1, 2]), dim=0, dtype=torch.float32), F.softmax(torch.tensor([1.0, 2.0]), dim=0)
     )
