@@ -20,6 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import gradlab
+import gradlab.dot
 import gradlab.render
 from gradlab import Graph, GraphView, build_graph, draw
 from gradlab.render import _pav
@@ -506,7 +507,7 @@ def test_find_unknown_name():
 
 
 def test_graphviz_renderer_without_dot_fails_at_once(monkeypatch):
-    monkeypatch.setattr(gradlab.render.shutil, "which", lambda name: None)
+    monkeypatch.setattr(gradlab.dot.shutil, "which", lambda name: None)
     w = torch.ones(1, requires_grad=True)
     with pytest.raises(RuntimeError) as info:
         draw(w * 2, renderer="graphviz")
