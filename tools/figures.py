@@ -1,6 +1,7 @@
-"""Every figure in ``src_images/``, rebuilt from code: ``python -m gradlab.figures src_images``.
+"""Every figure in ``src_images/``, rebuilt from code: ``python tools/figures.py src_images``.
 
-``make images`` runs this. ``tests/test_figures.py`` rebuilds the figures into
+``make images`` runs this; it is a tool that writes repository files, so it
+lives in ``tools/``, outside the package. ``tests/test_figures.py`` rebuilds the figures into
 a temporary folder and checks that the committed files are byte-identical, so
 a figure can never drift from the code that draws it.
 
@@ -129,7 +130,9 @@ def gradient_api(path: Path) -> None:
         ha="center",
         fontsize=11,
     )
-    ax.text(2.55, 1.75, rf"$\partial pred/\partial w = x = {plain(n['dpred_dw'])}$", color=red, ha="center", fontsize=11)
+    ax.text(
+        2.55, 1.75, rf"$\partial pred/\partial w = x = {plain(n['dpred_dw'])}$", color=red, ha="center", fontsize=11
+    )
     # the derivation
     ax.text(
         5,
