@@ -17,6 +17,7 @@ matplotlib is imported when a :class:`MplPainter` is made, never on import.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -62,7 +63,7 @@ def _parse_path(d: str) -> tuple[list[Point], list[int]]:
         ([(0.0, 0.0), (4.0, 0.0), (2.0, 3.0), (0.0, 0.0)], [1, 2, 2, 79])
     """
     moveto, lineto, curve4, close = 1, 2, 4, 79  # matplotlib.path.Path codes
-    tokens = d.replace(",", " ").replace("M", " M ").replace("L", " L ").replace("C", " C ").replace("Z", " Z ").split()
+    tokens = re.findall(r"[A-Za-z]|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?", d)
     vertices: list[Point] = []
     codes: list[int] = []
     command, start, i = "", (0.0, 0.0), 0
@@ -74,11 +75,11 @@ def _parse_path(d: str) -> tuple[list[Point], list[int]]:
                 vertices.append(start)
                 codes.append(close)
             continue
-        if command not in ("M", "L", "C"):
+        if command not in ("M", "L", "C") or tokens[i].isalpha():
             raise ValueError(
                 bilingual(
-                    f"路径 {d!r} 里有画笔不认识的命令。",
-                    f"The path {d!r} has a command the painter does not know.",
+                    f"路径 {d!r} 里有画笔不认识的命令 {tokens[i]}。",
+                    f"The path {d!r} has a command the painter does not know: {tokens[i]}.",
                     todo_zh="只用绝对坐标的 M、L、C、Z；或者用 polygon / bezier / polyline。",
                     todo_en="Use only absolute M, L, C and Z; or use polygon / bezier / polyline.",
                 )
