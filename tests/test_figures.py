@@ -18,6 +18,7 @@ def _load_figures():
     spec = importlib.util.spec_from_file_location("gradlab_tools_figures", ROOT / "tools" / "figures.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -60,3 +61,19 @@ def test_figures_have_no_chinese_text():
         if name.endswith(".svg"):
             text = (SRC_IMAGES / name).read_text(encoding="utf-8")
             assert not any("\u4e00" <= ch <= "\u9fff" for ch in text), name
+
+
+def test_gradient_api_is_one_description_for_both_painters():
+    from test_paint import _assert_same_picture
+
+    from gradlab._paint import MplPainter
+    from gradlab._svg import Svg
+
+    numbers = figures._seed_numbers()
+    svg, mpl = Svg(720, 374.4), MplPainter(720, 374.4)
+    figures._gradient_api_picture(svg, numbers)
+    figures._gradient_api_picture(mpl, numbers)
+    _assert_same_picture(svg, mpl)
+    texts = [a.get_text() for a in mpl.artists if type(a).__name__ == "Text"]
+    assert "∂mse/∂w = ∂mse/∂pred · ∂pred/∂w = 2(x·w − 1)·x = 2(1·2 − 1)·1 = 2" in texts  # computed, not typed
+    assert f"w = {numbers.w:g}" in texts and numbers.dmse_dw == 2.0
