@@ -6,10 +6,14 @@ the edges, least-squares positions that keep the boxes apart) and returns a
 :class:`GraphView`, which Jupyter displays as SVG. Every step is
 deterministic, so the same graph gives byte-identical SVG text on every run.
 
-Graphviz is optional: ``GraphView.to_dot()`` gives its source, and
-``renderer="graphviz"`` uses the ``dot`` program when it is installed.
+The picture is described once (``_paint``) and painted by either painter
+of :mod:`gradlab._paint`: SVG text, or a matplotlib figure that
+``GraphView.save`` writes as ``.png`` or ``.pdf`` (matplotlib is imported
+only then). Colours and legend words come from :mod:`gradlab._style`.
 
-matplotlib is imported only by ``GraphView.save`` for ``.png`` and ``.pdf``.
+Graphviz is optional: ``GraphView.to_dot()`` gives its source
+(:mod:`gradlab.dot`), and ``renderer="graphviz"`` uses the ``dot`` program
+when it is installed.
 """
 
 from __future__ import annotations
