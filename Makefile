@@ -37,7 +37,7 @@ notebooks: setup  ## re-execute every notebook in place from a fresh kernel
 	$(PY) tools/run_notebooks.py notebooks/*.ipynb
 
 images: setup  ## rebuild every figure in src_images/
-	$(PY) -m gradlab.figures src_images
+	$(PY) tools/figures.py src_images
 
 bench: setup  ## print the benchmark tables
 	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

@@ -8,9 +8,12 @@ millisecond. Text uses a monospace font so its width can be estimated
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 
-__all__ = ["FONT", "Svg", "fmt", "text_width"]
+__all__ = ["FONT", "Point", "Svg", "fmt", "text_width"]
+
+Point = tuple[float, float]
 
 FONT = "DejaVu Sans Mono, Menlo, Consolas, monospace"
 _CHAR_WIDTH = 0.6  # em, for the monospace fonts above
@@ -73,10 +76,14 @@ class Svg:
         self.parts.append(markup)
 
     def rect(self, x: float, y: float, width: float, height: float, **attrs: object) -> None:
-        self.parts.append(f"<rect{_attrs({'x': float(x), 'y': float(y), 'width': float(width), 'height': float(height), **attrs})}/>")
+        self.parts.append(
+            f"<rect{_attrs({'x': float(x), 'y': float(y), 'width': float(width), 'height': float(height), **attrs})}/>"
+        )
 
     def line(self, x1: float, y1: float, x2: float, y2: float, **attrs: object) -> None:
-        self.parts.append(f"<line{_attrs({'x1': float(x1), 'y1': float(y1), 'x2': float(x2), 'y2': float(y2), **attrs})}/>")
+        self.parts.append(
+            f"<line{_attrs({'x1': float(x1), 'y1': float(y1), 'x2': float(x2), 'y2': float(y2), **attrs})}/>"
+        )
 
     def circle(self, cx: float, cy: float, r: float, **attrs: object) -> None:
         self.parts.append(f"<circle{_attrs({'cx': float(cx), 'cy': float(cy), 'r': float(r), **attrs})}/>")
@@ -87,6 +94,23 @@ class Svg:
 
     def path(self, d: str, **attrs: object) -> None:
         self.parts.append(f"<path{_attrs({'d': d, **attrs})}/>")
+
+    def polygon(self, points: Sequence[Point], **attrs: object) -> None:
+        """A closed shape through ``points``, written as a ``<path>`` (``M x,y L x,y ... Z``)."""
+        d = "M" + " L".join(f"{fmt(x)},{fmt(y)}" for x, y in points) + " Z"
+        self.path(d, **attrs)
+
+    def bezier(self, start: Point, pieces: Sequence[tuple[Point, Point, Point]], **attrs: object) -> None:
+        """Cubic Bezier curves from ``start``; each piece is (control, control, end), as SVG's ``C``."""
+        d = f"M{fmt(start[0])},{fmt(start[1])} " + " ".join(
+            f"C{fmt(c1[0])},{fmt(c1[1])} {fmt(c2[0])},{fmt(c2[1])} {fmt(end[0])},{fmt(end[1])}"
+            for c1, c2, end in pieces
+        )
+        self.path(d, **attrs)
+
+    def title(self, text: str) -> None:
+        """A tooltip for the enclosing group (``<title>``); shown when the pointer rests on it."""
+        self.parts.append(f"<title>{escape(text, quote=False)}</title>")
 
     def text(self, x: float, y: float, text: str, *, size: float = 12, anchor: str = "start", **attrs: object) -> None:
         a = {"x": float(x), "y": float(y), "font_size": fmt(size), "text_anchor": anchor, **attrs}

@@ -6,42 +6,36 @@ the edges, least-squares positions that keep the boxes apart) and returns a
 :class:`GraphView`, which Jupyter displays as SVG. Every step is
 deterministic, so the same graph gives byte-identical SVG text on every run.
 
-Graphviz is optional: ``GraphView.to_dot()`` gives its source, and
-``renderer="graphviz"`` uses the ``dot`` program when it is installed.
+The picture is described once (``_paint``) and painted by either painter
+of :mod:`gradlab._paint`: SVG text, or a matplotlib figure that
+``GraphView.save`` writes as ``.png`` or ``.pdf`` (matplotlib is imported
+only then). Colours and legend words come from :mod:`gradlab._style`.
 
-matplotlib is imported only by ``GraphView.save`` for ``.png`` and ``.pdf``.
+Graphviz is optional: ``GraphView.to_dot()`` gives its source
+(:mod:`gradlab.dot`), and ``renderer="graphviz"`` uses the ``dot`` program
+when it is installed.
 """
 
 from __future__ import annotations
 
 import itertools
-import shutil
-import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import torch
 
 from gradlab._messages import bilingual
-from gradlab._svg import Svg, fmt, text_width
+from gradlab._paint import MplPainter, Painter
+from gradlab._style import COLORS, EDGE, FREED, HIGHLIGHT, ROLE_COLORS, TEXT, edge_style, legend_entries, node_style
+from gradlab._svg import Point, Svg, text_width
+from gradlab.dot import need_dot, run_dot, to_dot
 from gradlab.graph import Graph, Node, build_graph, saved_line
 
 __all__ = ["GraphView", "draw"]
 
-# Colours (fill, border) by node kind; explained in the legend and in ``draw``'s docstring.
-COLORS = {
-    "output": ("#d9f2d0", "#3d7a2a"),
-    "function": ("#eeeeee", "#6b6b6b"),
-    "accumulate": ("#fff1b8", "#9a7b00"),
-    "leaf": ("#d3e5f8", "#2c6aa6"),
-}
-SAVED = "#b35c00"
-FREED = "#c62828"
-HIGHLIGHT = "#d81b60"
-EDGE = "#666666"
-TEXT = "#222222"
+# Colours, the node style rule and the legend's words: gradlab._style (shared with gradlab.dot).
 
 _SIZE = 12.0  # font size (px in SVG, pt in matplotlib: the same drawing)
 _LINE = 15.0  # line height
@@ -292,209 +286,125 @@ def _layout(graph: Graph, show_saved: bool, highlighted: set[int], legend: bool)
     return _Layout(boxes, routes, graph_w, graph_h, entries, legend_x)
 
 
-def _segments(points: list[tuple[float, float]]) -> list[tuple[tuple[float, float], ...]]:
-    """Cubic Bezier pieces (start, control, control, end) through ``points``; the last ends at the arrow's base."""
+# --- Painting: one description of the picture, painted as SVG or by matplotlib ---
+
+_LEGEND_ROW = 20.0  # height of one legend row
+_SWATCH = 34.0  # from a legend row's swatch to its words
+
+_P = TypeVar("_P", bound=Painter)
+
+
+@dataclass
+class _Legend:
+    """The legend's rows ``(swatch, words, colour)``, one line of words each, at ``x`` right of the graph."""
+
+    rows: list[tuple[str, str, str]]
+    x: float
+
+    @property
+    def width(self) -> float:
+        return _SWATCH + max(text_width(words, _SIZE) for _, words, _ in self.rows)
+
+    @property
+    def height(self) -> float:
+        return _MARGIN * 2 + len(self.rows) * _LEGEND_ROW
+
+
+def _legend(layout: _Layout, highlighted: bool) -> _Legend:
+    rows = []
+    for swatch, words in legend_entries(((box.node, box.lines) for box in layout.boxes), highlighted):
+        color = FREED if swatch == "freed" else TEXT
+        for i, line in enumerate(words.split("\n")):
+            rows.append((swatch if i == 0 else "", line, color))
+    return _Legend(rows, layout.width + _LEGEND_GAP - _MARGIN)
+
+
+def _curve(points: list[Point]) -> tuple[Point, list[tuple[Point, Point, Point]]]:
+    """Start and cubic Bezier pieces (control, control, end) through ``points``; the last ends at the arrow's base."""
     pieces = []
     for i, ((x1, y1), (x2, y2)) in enumerate(itertools.pairwise(points)):
         if i == len(points) - 2:
             y2 -= 7.0
         mid = (y2 - y1) / 2
-        pieces.append(((x1, y1), (x1, y1 + mid), (x2, y2 - mid), (x2, y2)))
-    return pieces
+        pieces.append(((x1, y1 + mid), (x2, y2 - mid), (x2, y2)))
+    return points[0], pieces
 
 
-# --- SVG ---------------------------------------------------------------------
+def _arrow(x: float, y: float) -> list[Point]:
+    """The arrowhead whose tip is at ``(x, y)``."""
+    return [(x - 4, y - 8), (x + 4, y - 8), (x, y)]
 
 
-def _arrow(x: float, y: float) -> str:
-    return f"M{fmt(x - 4)},{fmt(y - 8)} L{fmt(x + 4)},{fmt(y - 8)} L{fmt(x)},{fmt(y)} Z"
+def _paint_route(route: _Route, painter: Painter) -> None:
+    color, width = edge_style(route.highlighted)
+    start, pieces = _curve(route.points)
+    painter.bezier(start, pieces, fill="none", stroke=color, stroke_width=width)
+    end = route.points[-1]
+    painter.polygon(_arrow(*end), fill=color)
+    if route.count > 1:
+        painter.text(end[0] + 6, end[1] - 8, f"x{route.count}", size=10, fill=color)
 
 
-def _svg(layout: _Layout) -> str:
-    svg = Svg(layout.width, layout.height, class_="gradlab-graph")
-    svg.rect(0, 0, layout.width, layout.height, fill="white")
-    svg.open_group(class_="edges")
-    for route in layout.routes:
-        color = HIGHLIGHT if route.highlighted else EDGE
-        d = "".join(
-            (f"M{fmt(p0[0])},{fmt(p0[1])} " if i == 0 else "")
-            + f"C{fmt(c1[0])},{fmt(c1[1])} {fmt(c2[0])},{fmt(c2[1])} {fmt(p1[0])},{fmt(p1[1])} "
-            for i, (p0, c1, c2, p1) in enumerate(_segments(route.points))
-        ).strip()
-        svg.path(d, fill="none", stroke=color, stroke_width=2.5 if route.highlighted else 1.2)
-        end = route.points[-1]
-        svg.path(_arrow(*end), fill=color)
-        if route.count > 1:
-            svg.text(end[0] + 6, end[1] - 8, f"x{route.count}", size=10, fill=color)
-    svg.close_group()
-    svg.open_group(class_="nodes")
-    for box in layout.boxes:
-        node = box.node
-        fill, stroke = COLORS[node.kind]
-        svg.open_group(class_=f"node {node.kind}", data_id=node.id)
-        svg.raw(f"<title>{escape(chr(10).join(text for text, _ in box.lines), quote=False)}</title>")
-        svg.rect(
-            box.x - box.w / 2,
-            box.y,
-            box.w,
-            box.h,
-            rx=5,
-            fill=fill,
-            stroke=HIGHLIGHT if box.highlighted else stroke,
-            stroke_width=3 if box.highlighted else 1.2,
-            stroke_dasharray="5 3" if node.freed or node.stale else None,
-        )
-        for i, (text, role) in enumerate(box.lines):
-            svg.text(
-                box.x - box.w / 2 + _PAD_X,
-                box.y + _PAD_Y + (i + 1) * _LINE - 3.5,
-                text,
-                size=_SIZE,
-                fill={"saved": SAVED, "freed": FREED}.get(role, TEXT),
-                font_weight="bold" if role == "title" else None,
-            )
-        svg.close_group()
-    svg.close_group()
-    if layout.legend:
-        svg.open_group(class_="legend")
-        for i, (swatch, text) in enumerate(layout.legend):
-            top = _MARGIN + i * 20
-            x0 = layout.legend_x
-            if swatch == "arrow":
-                svg.line(x0 + 12, top, x0 + 12, top + 8, stroke=EDGE, stroke_width=1.2)
-                svg.path(_arrow(x0 + 12, top + 16), fill=EDGE)
-            elif swatch in COLORS:
-                svg.rect(x0, top + 2, 24, 12, rx=3, fill=COLORS[swatch][0], stroke=COLORS[swatch][1])
-            elif swatch == "highlight":
-                svg.rect(x0, top + 2, 24, 12, rx=3, fill="white", stroke=HIGHLIGHT, stroke_width=3)
-            elif swatch in ("saved", "freed"):
-                svg.text(x0, top + 12, "abc", size=_SIZE, fill=SAVED if swatch == "saved" else FREED)
-            color = FREED if swatch == "freed" or (swatch == "" and i and layout.legend[i - 1][0] == "freed") else TEXT
-            svg.text(x0 + 34, top + 12, text, size=_SIZE, fill=color)
-        svg.close_group()
-    return str(svg)
-
-
-# --- matplotlib (PNG, PDF) ---------------------------------------------------
-
-
-def _save_matplotlib(layout: _Layout, path: Path, fmt_name: str, dpi: float) -> None:
-    import matplotlib
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.patches import FancyBboxPatch, PathPatch, Polygon, Rectangle
-    from matplotlib.path import Path as MplPath
-
-    with matplotlib.rc_context({"svg.hashsalt": "gradlab", "pdf.fonttype": 42}):
-        fig = Figure(figsize=(layout.width / 72, layout.height / 72), dpi=72, facecolor="white")
-        FigureCanvasAgg(fig)
-        ax = fig.add_axes((0, 0, 1, 1))
-        ax.set_xlim(0, layout.width)
-        ax.set_ylim(layout.height, 0)
-        ax.set_axis_off()
-
-        def arrow(x: float, y: float, color: str) -> None:
-            ax.add_patch(Polygon([(x - 4, y - 8), (x + 4, y - 8), (x, y)], closed=True, color=color, lw=0))
-
-        for route in layout.routes:
-            color = HIGHLIGHT if route.highlighted else EDGE
-            vertices: list[tuple[float, float]] = []
-            codes: list[int] = []
-            for p0, c1, c2, p1 in _segments(route.points):
-                if not vertices:
-                    vertices.append(p0)
-                    codes.append(MplPath.MOVETO)
-                vertices += [c1, c2, p1]
-                codes += [MplPath.CURVE4] * 3
-            ax.add_patch(
-                PathPatch(MplPath(vertices, codes), fill=False, edgecolor=color, lw=2.5 if route.highlighted else 1.2)
-            )
-            arrow(*route.points[-1], color)
-            if route.count > 1:
-                end = route.points[-1]
-                ax.text(end[0] + 6, end[1] - 8, f"x{route.count}", fontsize=10, family=_FONT_MPL, color=color)
-        for box in layout.boxes:
-            fill, stroke = COLORS[box.node.kind]
-            ax.add_patch(
-                FancyBboxPatch(
-                    (box.x - box.w / 2, box.y),
-                    box.w,
-                    box.h,
-                    boxstyle="round,pad=0,rounding_size=5",
-                    facecolor=fill,
-                    edgecolor=HIGHLIGHT if box.highlighted else stroke,
-                    lw=3 if box.highlighted else 1.2,
-                    linestyle=(0, (5, 3)) if box.node.freed or box.node.stale else "solid",
-                )
-            )
-            for i, (text, role) in enumerate(box.lines):
-                ax.text(
-                    box.x - box.w / 2 + _PAD_X,
-                    box.y + _PAD_Y + (i + 1) * _LINE - 3.5,
-                    text,
-                    fontsize=_SIZE,
-                    family=_FONT_MPL,
-                    color={"saved": SAVED, "freed": FREED}.get(role, TEXT),
-                    weight="bold" if role == "title" else "normal",
-                    va="baseline",
-                )
-        for i, (swatch, text) in enumerate(layout.legend):
-            top = _MARGIN + i * 20
-            x0 = layout.legend_x
-            if swatch == "arrow":
-                ax.plot([x0 + 12, x0 + 12], [top, top + 8], color=EDGE, lw=1.2)
-                arrow(x0 + 12, top + 16, EDGE)
-            elif swatch in COLORS:
-                ax.add_patch(Rectangle((x0, top + 2), 24, 12, facecolor=COLORS[swatch][0], edgecolor=COLORS[swatch][1]))
-            elif swatch == "highlight":
-                ax.add_patch(Rectangle((x0, top + 2), 24, 12, facecolor="white", edgecolor=HIGHLIGHT, lw=3))
-            elif swatch in ("saved", "freed"):
-                color = SAVED if swatch == "saved" else FREED
-                ax.text(x0, top + 12, "abc", fontsize=_SIZE, family=_FONT_MPL, color=color, va="baseline")
-            color = FREED if swatch == "freed" or (swatch == "" and i and layout.legend[i - 1][0] == "freed") else TEXT
-            ax.text(x0 + 34, top + 12, text, fontsize=_SIZE, family=_FONT_MPL, color=color, va="baseline")
-        metadata: dict[str, Any] = {"Software": None} if fmt_name == "png" else {"CreationDate": None, "Producer": None}
-        fig.savefig(path, format=fmt_name, dpi=dpi, metadata=metadata, facecolor="white")
-
-
-# --- Graphviz ----------------------------------------------------------------
-
-
-def _dot_quote(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
-
-
-def _need_dot() -> str:
-    exe = shutil.which("dot")
-    if exe is None:
-        raise RuntimeError(
-            bilingual(
-                'renderer="graphviz" 需要 Graphviz 的 dot 程序，但系统里没有找到它。',
-                'renderer="graphviz" needs the Graphviz program dot, which was not found on this system.',
-                todo_zh="安装 Graphviz：Ubuntu/Debian 上运行 sudo apt-get install graphviz，conda 环境里运行 "
-                'conda install graphviz；或者不传 renderer，使用默认的 renderer="svg"（不需要 Graphviz）。',
-                todo_en="Install Graphviz: sudo apt-get install graphviz on Ubuntu/Debian, or conda install graphviz "
-                'in a conda environment; or leave renderer out and use the default renderer="svg" (no Graphviz needed).',
-            )
-        )
-    return exe
-
-
-def _run_dot(source: str, fmt_name: str) -> bytes:
-    done = subprocess.run(
-        [_need_dot(), f"-T{fmt_name}"], input=source.encode(), capture_output=True, check=False, timeout=120
+def _paint_box(box: _Box, painter: Painter) -> None:
+    node = box.node
+    style = node_style(node, box.highlighted)
+    painter.open_group(class_=f"node {node.kind}", data_id=node.id)
+    painter.title("\n".join(text for text, _ in box.lines))
+    left = box.x - box.w / 2
+    dash = "5 3" if style.dashed else None
+    painter.rect(
+        left,
+        box.y,
+        box.w,
+        box.h,
+        rx=5,
+        fill=style.fill,
+        stroke=style.stroke,
+        stroke_width=style.width,
+        stroke_dasharray=dash,
     )
-    if done.returncode != 0:
-        raise RuntimeError(
-            bilingual(
-                "Graphviz 的 dot 程序运行失败。",
-                "The Graphviz program dot failed.",
-                todo_zh='改用默认的 renderer="svg"。',
-                todo_en='Use the default renderer="svg" instead.',
-                cause=done.stderr.decode(errors="replace").strip()[:200],
-            )
-        )
-    return done.stdout
+    for i, (text, role) in enumerate(box.lines):
+        y = box.y + _PAD_Y + (i + 1) * _LINE - 3.5
+        weight = "bold" if role == "title" else None
+        painter.text(left + _PAD_X, y, text, size=_SIZE, fill=ROLE_COLORS.get(role, TEXT), font_weight=weight)
+    painter.close_group()
+
+
+def _paint_swatch(swatch: str, x: float, top: float, painter: Painter) -> None:
+    if swatch == "arrow":
+        painter.line(x + 12, top, x + 12, top + 8, stroke=EDGE, stroke_width=1.2)
+        painter.polygon(_arrow(x + 12, top + 16), fill=EDGE)
+    elif swatch in COLORS:
+        painter.rect(x, top + 2, 24, 12, rx=3, fill=COLORS[swatch][0], stroke=COLORS[swatch][1])
+    elif swatch == "highlight":
+        painter.rect(x, top + 2, 24, 12, rx=3, fill="white", stroke=HIGHLIGHT, stroke_width=3)
+    elif swatch in ROLE_COLORS:
+        painter.text(x, top + 12, "abc", size=_SIZE, fill=ROLE_COLORS[swatch])
+
+
+def _paint(layout: _Layout, legend: _Legend | None, painter_class: Callable[..., _P]) -> _P:
+    """The graph picture described once, painted by ``painter_class`` (:class:`Svg` or :class:`MplPainter`)."""
+    width, height = layout.width, layout.height
+    if legend is not None:
+        width, height = legend.x + legend.width + _MARGIN, max(height, legend.height)
+    painter = painter_class(width, height, class_="gradlab-graph")
+    painter.rect(0, 0, width, height, fill="white")
+    painter.open_group(class_="edges")
+    for route in layout.routes:
+        _paint_route(route, painter)
+    painter.close_group()
+    painter.open_group(class_="nodes")
+    for box in layout.boxes:
+        _paint_box(box, painter)
+    painter.close_group()
+    if legend is not None:
+        painter.open_group(class_="legend")
+        for i, (swatch, words, color) in enumerate(legend.rows):
+            top = _MARGIN + i * _LEGEND_ROW
+            _paint_swatch(swatch, legend.x, top, painter)
+            painter.text(legend.x + _SWATCH, top + 12, words, size=_SIZE, fill=color)
+        painter.close_group()
+    return painter
 
 
 # --- Public API --------------------------------------------------------------
@@ -527,6 +437,7 @@ class GraphView:
         self.renderer = renderer
         self.legend = legend
         self._layout: _Layout | None = None
+        self._legend: _Legend | None = None
         self._svg: str | None = None
 
     def __repr__(self) -> str:
@@ -534,16 +445,21 @@ class GraphView:
 
     def _get_layout(self) -> _Layout:
         if self._layout is None:
-            self._layout = _layout(self.graph, self.show_saved, set(self.highlighted), self.legend)
+            self._layout = _layout(self.graph, self.show_saved, set(self.highlighted), legend=False)
+            if self.legend:
+                self._legend = _legend(self._layout, bool(self.highlighted))
         return self._layout
+
+    def _paint(self, painter_class: Callable[..., _P]) -> _P:
+        return _paint(self._get_layout(), self._legend, painter_class)
 
     def to_svg(self) -> str:
         """The picture as SVG text; the same graph gives the same text on every run."""
         if self._svg is None:
             if self.renderer == "graphviz":
-                self._svg = _run_dot(self.to_dot(), "svg").decode()
+                self._svg = run_dot(self.to_dot(), "svg").decode()
             else:
-                self._svg = _svg(self._get_layout())
+                self._svg = str(self._paint(Svg))
         return self._svg
 
     def _repr_svg_(self) -> str:
@@ -551,47 +467,8 @@ class GraphView:
 
     def to_dot(self) -> str:
         """Graphviz source of the same graph (``dot -Tsvg`` draws it); node ids are ``n0, n1, ...``."""
-        out = [
-            "digraph autograd {",
-            '  graph [rankdir=TB, nodesep=0.25, ranksep=0.4, fontname="DejaVu Sans Mono"];',
-            '  node [shape=box, style="rounded,filled", fontname="DejaVu Sans Mono", fontsize=11];',
-            f'  edge [color="{EDGE}", arrowsize=0.7];',
-        ]
-        for node in self.graph.nodes:
-            if node.kind == "saved":
-                continue
-            lines = _lines(node, self.graph, self.show_saved)
-            label = "".join(_dot_quote(text) + "\\l" for text, _ in lines)
-            fill, stroke = COLORS[node.kind]
-            attrs = [f'label="{label}"', f'fillcolor="{fill}"']
-            if node.id in self.highlighted:
-                attrs += [f'color="{HIGHLIGHT}"', "penwidth=3"]
-            else:
-                attrs.append(f'color="{stroke}"')
-            if node.freed or node.stale:
-                attrs.append('style="rounded,filled,dashed"')
-            out.append(f"  n{node.id} [{', '.join(attrs)}];")
-        for edge in self.graph.edges:
-            if edge.kind == "saved":
-                continue
-            hot = edge.src in self.highlighted and edge.dst in self.highlighted
-            out.append(f"  n{edge.src} -> n{edge.dst}" + (f' [color="{HIGHLIGHT}", penwidth=2.5];' if hot else ";"))
-        if self.legend:
-            rows = "".join(
-                f'<TR><TD BGCOLOR="{fill}" WIDTH="24"> </TD><TD ALIGN="LEFT">{text}</TD></TR>'
-                for fill, text in (
-                    (COLORS["output"][0], "output tensor"),
-                    (COLORS["function"][0], "backward function (grad_fn)"),
-                    (COLORS["accumulate"][0], "AccumulateGrad: adds into .grad"),
-                    (COLORS["leaf"][0], "leaf tensor (requires_grad=True)"),
-                    ("white", "dashed: saved tensors freed by backward()"),
-                )
-            )
-            out.append(
-                f'  legend [shape=plaintext, style="", label=<<TABLE BORDER="0" CELLSPACING="2">{rows}</TABLE>>];'
-            )
-        out.append("}")
-        return "\n".join(out) + "\n"
+        labels = {n.id: _lines(n, self.graph, self.show_saved) for n in self.graph.nodes if n.kind != "saved"}
+        return to_dot(self.graph, labels, highlighted=self.highlighted, legend=self.legend)
 
     def save(self, path: str | Path, *, dpi: float = 144) -> Path:
         """Write the picture to ``path``; the format comes from the extension.
@@ -614,9 +491,9 @@ class GraphView:
             target.write_text(self.to_dot(), encoding="utf-8")
         elif suffix in (".png", ".pdf"):
             if self.renderer == "graphviz":
-                target.write_bytes(_run_dot(self.to_dot(), suffix[1:]))
+                target.write_bytes(run_dot(self.to_dot(), suffix[1:]))
             else:
-                _save_matplotlib(self._get_layout(), target, suffix[1:], dpi)
+                self._paint(MplPainter).save(target, suffix[1:], dpi)
         else:
             raise ValueError(
                 bilingual(
@@ -723,7 +600,7 @@ def draw(
         )
     targets = _highlight_targets(highlight)
     if renderer == "graphviz":
-        _need_dot()
+        need_dot()
     graph = build_graph(*outputs, names=names)
     highlighted = graph.path_to(*targets) if targets else set()
     return GraphView(graph, show_saved=show_saved, highlighted=highlighted, renderer=renderer, legend=legend)

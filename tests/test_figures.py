@@ -2,20 +2,46 @@
 
 from __future__ import annotations
 
+import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from gradlab.figures import FIGURES, build_all
+ROOT = Path(__file__).resolve().parents[1]
+SRC_IMAGES = ROOT / "src_images"
 
-SRC_IMAGES = Path(__file__).resolve().parents[1] / "src_images"
+
+def _load_figures():
+    """``tools/figures.py`` (a tool, not part of the package), loaded from its file."""
+    spec = importlib.util.spec_from_file_location("gradlab_tools_figures", ROOT / "tools" / "figures.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+figures = _load_figures()
+FIGURES = figures.FIGURES
 
 
 @pytest.fixture(scope="module")
 def rebuilt(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The figures drawn by the command ``make images`` runs, into a temporary folder."""
     folder = tmp_path_factory.mktemp("figures")
-    build_all(folder)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "figures.py"), str(folder)], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == [str(folder / name) for name in FIGURES]
     return folder
+
+
+def test_make_images_runs_the_tool():
+    recipe = (ROOT / "Makefile").read_text(encoding="utf-8").split("\nimages:")[1].splitlines()[1]
+    assert recipe.strip() == "$(PY) tools/figures.py src_images"
+    assert not (ROOT / "gradlab" / "figures.py").exists()  # a tool that writes repository files is not shipped
 
 
 @pytest.mark.parametrize("name", sorted(FIGURES))
@@ -35,3 +61,19 @@ def test_figures_have_no_chinese_text():
         if name.endswith(".svg"):
             text = (SRC_IMAGES / name).read_text(encoding="utf-8")
             assert not any("\u4e00" <= ch <= "\u9fff" for ch in text), name
+
+
+def test_gradient_api_is_one_description_for_both_painters():
+    from test_paint import _assert_same_picture
+
+    from gradlab._paint import MplPainter
+    from gradlab._svg import Svg
+
+    numbers = figures._seed_numbers()
+    svg, mpl = Svg(720, 374.4), MplPainter(720, 374.4)
+    figures._gradient_api_picture(svg, numbers)
+    figures._gradient_api_picture(mpl, numbers)
+    _assert_same_picture(svg, mpl)
+    texts = [a.get_text() for a in mpl.artists if type(a).__name__ == "Text"]
+    assert "∂mse/∂w = ∂mse/∂pred · ∂pred/∂w = 2(x·w − 1)·x = 2(1·2 − 1)·1 = 2" in texts  # computed, not typed
+    assert f"w = {numbers.w:g}" in texts and numbers.dmse_dw == 2.0

@@ -8,6 +8,8 @@ fails the test.
 
 from __future__ import annotations
 
+import html
+import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import gradlab
+import gradlab.dot
 import gradlab.render
 from gradlab import Graph, GraphView, build_graph, draw
 from gradlab.render import _pav
@@ -506,7 +509,7 @@ def test_find_unknown_name():
 
 
 def test_graphviz_renderer_without_dot_fails_at_once(monkeypatch):
-    monkeypatch.setattr(gradlab.render.shutil, "which", lambda name: None)
+    monkeypatch.setattr(gradlab.dot.shutil, "which", lambda name: None)
     w = torch.ones(1, requires_grad=True)
     with pytest.raises(RuntimeError) as info:
         draw(w * 2, renderer="graphviz")
@@ -543,6 +546,65 @@ def test_svg_has_legend_colours_and_values():
     assert dot.startswith("digraph autograd {") and dot.count(" -> ") == 4
     assert "n0 -> n1;" in dot
     assert repr(view).startswith("GraphView(Graph(9 nodes")
+
+
+def _svg_legend_words(svg: str) -> list[str]:
+    """The legend's words in the SVG: its texts right of the swatches (the "abc" swatches are left of them)."""
+    group = svg.split('<g class="legend">')[1].split("</g>")[0]
+    texts = [(float(x), text) for x, text in re.findall(r'<text x="([\d.]+)"[^>]*>([^<]*)</text>', group)]
+    right = max(x for x, _ in texts)
+    return [html.unescape(text) for x, text in texts if x == right]
+
+
+def _dot_legend_words(dot: str) -> list[str]:
+    cells = re.findall(r'<TD ALIGN="LEFT"><FONT COLOR="[^"]*">(.*?)</FONT></TD>', dot)
+    return [html.unescape(line) for cell in cells for line in cell.split('<BR ALIGN="LEFT"/>')]
+
+
+def _legend_graphs() -> dict[str, GraphView]:
+    x = torch.tensor([3.0], requires_grad=True)
+    a = torch.tensor([0.7728, 0.4713, 0.9653], requires_grad=True)
+    loss = F.softmax(a, dim=0)[1]
+    loss.backward()
+    b = torch.tensor([1.0, 2.0], requires_grad=True)
+    c = b * 2
+    d = c.sin()
+    c.add_(1)
+    return {
+        "x*x": draw(x * x),
+        "freed, highlighted": draw(loss, highlight=[a]),
+        "stale": draw(d.sum()),
+        "no saved values": draw(d.sum(), show_saved=False),
+    }
+
+
+def test_dot_and_svg_legends_say_the_same_words():
+    for name, view in _legend_graphs().items():
+        words = _svg_legend_words(view.to_svg())
+        assert words == _dot_legend_words(view.to_dot()), name
+        assert words[0] == "arrow: the way backward() walks"
+    views = _legend_graphs()
+    assert "highlighted path" not in _svg_legend_words(views["x*x"].to_svg())
+    assert "freed: backward() ran without" not in _svg_legend_words(views["x*x"].to_svg())
+    assert "saved for backward (_saved_*)" in _svg_legend_words(views["x*x"].to_svg())
+    assert "saved for backward (_saved_*)" not in _svg_legend_words(views["no saved values"].to_svg())
+    assert "changed in place after saving" in _dot_legend_words(views["stale"].to_dot())
+    freed = _dot_legend_words(views["freed, highlighted"].to_dot())
+    assert freed[-3:] == ["freed: backward() ran without", "retain_graph=True", "highlighted path"]
+
+
+def test_dot_marks_the_highlighted_path_and_freed_boxes_like_the_svg():
+    view = _legend_graphs()["freed, highlighted"]
+    dot = view.to_dot()
+    assert dot.isascii() and dot.endswith("}\n")
+    hot = re.findall(r"n(\d+) -> n(\d+) \[color=\"#d81b60\", penwidth=2.5\];", dot)
+    assert len(hot) == 4  # output -> Select -> Softmax -> AccumulateGrad -> a
+    assert {int(i) for edge in hot for i in edge} == set(view.highlighted)
+    for node_id in view.highlighted:
+        assert re.search(rf'n{node_id} \[label="[^"]*", fillcolor="#[0-9a-f]+", color="#d81b60", penwidth=3', dot)
+    freed = [n.id for n in view.graph.nodes if n.kind == "function" and n.freed]
+    assert freed and all(re.search(rf"n{i} \[[^\n]*dashed", dot) for i in freed)
+    assert "legend" not in GraphView(view.graph, legend=False).to_dot()
 
 
 def test_x_times_x_draws_one_arrow_marked_twice():

@@ -1,0 +1,243 @@
+"""One drawing, two painters: SVG text (:class:`gradlab._svg.Svg`) or a matplotlib figure.
+
+A picture is described once, as calls on a :class:`Painter` (``rect``,
+``line``, ``text``, ...), in SVG's coordinates: units are px, ``y`` grows
+downwards. :class:`Svg` writes the calls as SVG elements; :class:`MplPainter`
+adds the same shapes to a matplotlib figure (72 units per inch), which saves
+PNG and PDF. Styles are SVG's attribute names (``fill``, ``stroke``,
+``stroke_width``, ``stroke_dasharray``, ``rx``, ``font_weight``, ``opacity``)
+with SVG's defaults (a shape is filled black and not stroked unless told).
+
+Groups, tooltips (``title``) and ``class_``/``data_*`` attributes only give
+the SVG its structure; the matplotlib painter has nothing to draw for them.
+Shapes are painted in the order they are described, as in SVG.
+
+matplotlib is imported when a :class:`MplPainter` is made, never on import.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from gradlab._messages import bilingual
+from gradlab._svg import Point, Svg
+
+__all__ = ["MPL_FONT", "MplPainter", "Painter", "Svg"]
+
+MPL_FONT = "DejaVu Sans Mono"  # ships with matplotlib; the SVG's first font choice
+_ANCHOR = {"start": "left", "middle": "center", "end": "right"}
+_STRUCTURE = ("class_", "id", "data_")  # SVG-only attributes: names and ids for scripts and tests
+
+
+class Painter(Protocol):
+    """What a picture may ask of a painter; :class:`Svg` and :class:`MplPainter` both do all of it."""
+
+    def rect(self, x: float, y: float, width: float, height: float, **attrs: object) -> None: ...
+    def line(self, x1: float, y1: float, x2: float, y2: float, **attrs: object) -> None: ...
+    def circle(self, cx: float, cy: float, r: float, **attrs: object) -> None: ...
+    def polyline(self, points: list[tuple[float, float]], **attrs: object) -> None: ...
+    def polygon(self, points: Sequence[Point], **attrs: object) -> None: ...
+    def bezier(self, start: Point, pieces: Sequence[tuple[Point, Point, Point]], **attrs: object) -> None: ...
+    def path(self, d: str, **attrs: object) -> None: ...
+    def text(
+        self, x: float, y: float, text: str, *, size: float = 12, anchor: str = "start", **attrs: object
+    ) -> None: ...
+    def title(self, text: str) -> None: ...
+    def open_group(self, **attrs: object) -> None: ...
+    def close_group(self) -> None: ...
+
+
+def _number(value: object) -> float:
+    """An SVG length or number given as int, float or text (``2``, ``1.5``, ``"3"``)."""
+    return float(value) if isinstance(value, (int, float)) else float(str(value))
+
+
+def _parse_path(d: str) -> tuple[list[Point], list[int]]:
+    """Vertices and matplotlib path codes of an SVG path made of absolute ``M``, ``L``, ``C`` and ``Z``.
+
+    Example:
+        >>> _parse_path("M0,0 L4,0 L2,3 Z")
+        ([(0.0, 0.0), (4.0, 0.0), (2.0, 3.0), (0.0, 0.0)], [1, 2, 2, 79])
+    """
+    moveto, lineto, curve4, close = 1, 2, 4, 79  # matplotlib.path.Path codes
+    tokens = re.findall(r"[A-Za-z]|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?", d)
+    vertices: list[Point] = []
+    codes: list[int] = []
+    command, start, i = "", (0.0, 0.0), 0
+    while i < len(tokens):
+        if tokens[i] in ("M", "L", "C", "Z"):
+            command = tokens[i]
+            i += 1
+            if command == "Z":
+                vertices.append(start)
+                codes.append(close)
+            continue
+        if command not in ("M", "L", "C") or tokens[i].isalpha():
+            raise ValueError(
+                bilingual(
+                    f"路径 {d!r} 里有画笔不认识的命令 {tokens[i]}。",
+                    f"The path {d!r} has a command the painter does not know: {tokens[i]}.",
+                    todo_zh="只用绝对坐标的 M、L、C、Z；或者用 polygon / bezier / polyline。",
+                    todo_en="Use only absolute M, L, C and Z; or use polygon / bezier / polyline.",
+                )
+            )
+        point = (float(tokens[i]), float(tokens[i + 1]))
+        i += 2
+        vertices.append(point)
+        codes.append({"M": moveto, "L": lineto, "C": curve4}[command])
+        if command == "M":
+            start, command = point, "L"  # SVG: coordinates after a moveto are linetos
+    return vertices, codes
+
+
+class MplPainter:
+    """Paints a described picture on a matplotlib figure of ``width`` x ``height`` px (72 per inch).
+
+    Example:
+        >>> p = MplPainter(40, 20)
+        >>> p.rect(0, 0, 40, 20, fill="white", stroke="#444")
+        >>> p.text(20, 14, "w=2", anchor="middle")
+        >>> [type(a).__name__ for a in p.artists]
+        ['Rectangle', 'Text']
+    """
+
+    def __init__(self, width: float, height: float, **attrs: object) -> None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        self.width = width
+        self.height = height
+        self.figure = Figure(figsize=(width / 72, height / 72), dpi=72, facecolor="white")
+        FigureCanvasAgg(self.figure)
+        self.axes = self.figure.add_axes((0, 0, 1, 1))
+        self.axes.set_xlim(0, width)
+        self.axes.set_ylim(height, 0)
+        self.axes.set_axis_off()
+        self.artists: list[Any] = []
+
+    def _add(self, artist: Any) -> None:
+        """Put ``artist`` (already on the axes) above everything painted before it, as in SVG."""
+        artist.set_zorder(len(self.artists) + 1)
+        self.artists.append(artist)
+
+    @staticmethod
+    def _style(attrs: dict[str, object], fill: object = "black") -> dict[str, Any]:
+        """matplotlib keyword arguments for SVG's style attributes."""
+        attrs = {k: v for k, v in attrs.items() if v is not None}  # as Svg: None means "not given"
+        known = {"fill", "stroke", "stroke_width", "stroke_dasharray", "opacity", "rx"}
+        unknown = [k for k in attrs if k not in known and not k.startswith(_STRUCTURE)]
+        if unknown:
+            raise TypeError(
+                bilingual(
+                    f"matplotlib 画笔不认识这些属性：{', '.join(sorted(unknown))}。",
+                    f"The matplotlib painter does not know these attributes: {', '.join(sorted(unknown))}.",
+                    todo_zh=f"只用 {', '.join(sorted(known))}，两个画笔画出的图才会一样。",
+                    todo_en=f"Use only {', '.join(sorted(known))}, so that both painters draw the same picture.",
+                )
+            )
+        dash = attrs.get("stroke_dasharray")
+        style: dict[str, Any] = {
+            "facecolor": attrs.get("fill", fill),
+            "edgecolor": attrs.get("stroke", "none"),
+            "linewidth": _number(attrs.get("stroke_width", 1)),
+            "linestyle": (0, tuple(float(v) for v in str(dash).split())) if dash else "solid",
+        }
+        if "opacity" in attrs:
+            style["alpha"] = _number(attrs["opacity"])
+        return style
+
+    def rect(self, x: float, y: float, width: float, height: float, **attrs: object) -> None:
+        from matplotlib.patches import FancyBboxPatch, Rectangle
+
+        style = self._style(attrs)
+        rx = _number(attrs.get("rx", 0))
+        if rx:
+            box = FancyBboxPatch((x, y), width, height, boxstyle=f"round,pad=0,rounding_size={rx:g}", **style)
+            self._add(self.axes.add_patch(box))
+        else:
+            self._add(self.axes.add_patch(Rectangle((x, y), width, height, **style)))
+
+    def circle(self, cx: float, cy: float, r: float, **attrs: object) -> None:
+        from matplotlib.patches import Circle
+
+        self._add(self.axes.add_patch(Circle((cx, cy), r, **self._style(attrs))))
+
+    def _path(self, vertices: Sequence[Point], codes: list[int], attrs: dict[str, object], fill: object) -> None:
+        from matplotlib.patches import PathPatch
+        from matplotlib.path import Path as MplPath
+
+        self._add(self.axes.add_patch(PathPatch(MplPath(vertices, codes), **self._style(attrs, fill))))
+
+    def path(self, d: str, **attrs: object) -> None:
+        vertices, codes = _parse_path(d)
+        self._path(vertices, codes, attrs, "black")
+
+    def polygon(self, points: Sequence[Point], **attrs: object) -> None:
+        self._path([*points, points[0]], [1] + [2] * (len(points) - 1) + [79], attrs, "black")
+
+    def bezier(self, start: Point, pieces: Sequence[tuple[Point, Point, Point]], **attrs: object) -> None:
+        vertices = [start] + [point for piece in pieces for point in piece]
+        self._path(vertices, [1] + [4] * (3 * len(pieces)), attrs, "black")
+
+    def _line2d(self, points: Sequence[Point], attrs: dict[str, object]) -> None:
+        from matplotlib.lines import Line2D
+
+        style = self._style(attrs, "none")
+        line = Line2D(
+            [x for x, _ in points],
+            [y for _, y in points],
+            color=style["edgecolor"],
+            linewidth=style["linewidth"],
+            linestyle=style["linestyle"],
+            alpha=style.get("alpha"),
+            solid_capstyle="butt",
+            dash_capstyle="butt",
+            solid_joinstyle="miter",
+        )
+        self._add(self.axes.add_line(line))
+
+    def line(self, x1: float, y1: float, x2: float, y2: float, **attrs: object) -> None:
+        self._line2d([(x1, y1), (x2, y2)], attrs)
+
+    def polyline(self, points: list[tuple[float, float]], **attrs: object) -> None:
+        attrs.pop("fill", None)  # SVG polylines here are never filled (Svg writes fill="none")
+        self._line2d(points, attrs)
+
+    def text(self, x: float, y: float, text: str, *, size: float = 12, anchor: str = "start", **attrs: object) -> None:
+        weight = str(attrs.pop("font_weight", None) or "normal")
+        style = self._style(attrs)
+        self._add(
+            self.axes.text(
+                x,
+                y,
+                text,
+                fontsize=size,
+                family=MPL_FONT,
+                color=style["facecolor"],
+                alpha=style.get("alpha"),
+                weight=weight,
+                va="baseline",
+                ha=_ANCHOR[anchor],
+                parse_math=False,
+            )
+        )
+
+    def title(self, text: str) -> None:
+        """Nothing to paint: a tooltip exists only in SVG."""
+
+    def open_group(self, **attrs: object) -> None:
+        """Nothing to paint: groups only give the SVG its structure."""
+
+    def close_group(self) -> None:
+        """Nothing to paint: groups only give the SVG its structure."""
+
+    def save(self, path: Path, fmt_name: str, dpi: float) -> None:
+        """Write the figure as ``fmt_name`` (``"png"``, ``"pdf"``); no dates or versions, so the bytes repeat."""
+        import matplotlib
+
+        metadata: dict[str, Any] = {"Software": None} if fmt_name == "png" else {"CreationDate": None, "Producer": None}
+        with matplotlib.rc_context({"svg.hashsalt": "gradlab", "pdf.fonttype": 42}):
+            self.figure.savefig(path, format=fmt_name, dpi=dpi, metadata=metadata, facecolor="white")

@@ -1,0 +1,199 @@
+"""The painter interface: one description, painted as SVG text or as a matplotlib figure, the same shapes."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import matplotlib.colors as mcolors
+import pytest
+import torch
+import torch.nn.functional as F
+
+import gradlab
+from gradlab._paint import MplPainter, _parse_path
+from gradlab._style import LEGEND
+from gradlab._svg import Svg
+
+_ELEMENT = re.compile(r"<(rect|path|line|circle|polyline|text)\b([^>]*?)/?>(?:([^<]*)</text>)?")
+_KINDS = {
+    "Rectangle": "rect",
+    "FancyBboxPatch": "rect",
+    "PathPatch": "path",
+    "Line2D": "line",
+    "Circle": "circle",
+    "Text": "text",
+}
+
+
+def _svg_shapes(svg: str) -> list[dict[str, str]]:
+    shapes = []
+    for kind, attrs, text in _ELEMENT.findall(svg.split("\n", 1)[1]):
+        shape = dict(re.findall(r'([\w-]+)="([^"]*)"', attrs))
+        shape["kind"] = "line" if kind == "polyline" else kind
+        if kind == "text":
+            shape["text"] = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+        shapes.append(shape)
+    return shapes
+
+
+def _color(value: str | None, default: str) -> str:
+    value = default if value is None else value
+    return "none" if value == "none" else mcolors.to_hex(value)
+
+
+def _mpl_color(rgba) -> str:
+    return "none" if mcolors.to_rgba(rgba)[3] == 0 else mcolors.to_hex(rgba)
+
+
+def _assert_same_picture(svg: Svg, mpl: MplPainter) -> None:
+    shapes = _svg_shapes(str(svg))
+    assert [s["kind"] for s in shapes] == [_KINDS[type(a).__name__] for a in mpl.artists]
+    assert [a.get_zorder() for a in mpl.artists] == sorted(a.get_zorder() for a in mpl.artists)  # SVG's order
+    for shape, artist in zip(shapes, mpl.artists, strict=True):
+        kind = shape["kind"]
+        if kind == "text":
+            assert artist.get_text() == shape["text"]
+            assert artist.get_position() == pytest.approx((float(shape["x"]), float(shape["y"])), abs=0.006)
+            assert mcolors.to_hex(artist.get_color()) == _color(shape.get("fill"), "black")
+            assert artist.get_fontsize() == float(shape["font-size"])
+            assert (artist.get_weight() == "bold") == (shape.get("font-weight") == "bold")
+        elif kind == "line":
+            assert mcolors.to_hex(artist.get_color()) == _color(shape.get("stroke"), "none")
+            assert artist.get_linewidth() == float(shape.get("stroke-width", 1))
+        else:
+            assert _mpl_color(artist.get_facecolor()) == _color(shape.get("fill"), "black")
+            stroke = _color(shape.get("stroke"), "none")
+            assert _mpl_color(artist.get_edgecolor()) == stroke
+            if stroke != "none":
+                assert artist.get_linewidth() == float(shape.get("stroke-width", 1))
+                assert (artist.get_linestyle() not in ("-", "solid")) == ("stroke-dasharray" in shape)
+        if kind == "rect":
+            box = (artist.get_x(), artist.get_y(), artist.get_width(), artist.get_height())
+            assert box == pytest.approx([float(shape[k]) for k in ("x", "y", "width", "height")], abs=0.006)
+            assert (type(artist).__name__ == "FancyBboxPatch") == ("rx" in shape)
+
+
+def _graphs() -> dict[str, gradlab.GraphView]:
+    a = torch.tensor([0.7728, 0.4713, 0.9653], requires_grad=True)
+    p = F.softmax(a, dim=0)
+    loss = p[1] * p[1]  # one arrow marked x2
+    loss.backward()  # freed buffers: red text, dashed borders
+    w = torch.full([1], 2.0, requires_grad=True)
+    b = torch.tensor([1.0, 2.0], requires_grad=True)
+    c = b * 2
+    d = c.sin()
+    c.add_(1)  # changed in place after saving
+    return {
+        "freed, highlighted, x2": gradlab.draw(loss, highlight=[a]),
+        "saved values": gradlab.draw(F.mse_loss(torch.ones(1), torch.ones(1) * w)),
+        "stale": gradlab.draw(d.sum()),
+        "no legend": gradlab.draw(d.sum(), show_saved=False, legend=False),
+    }
+
+
+@pytest.mark.parametrize("name", ["freed, highlighted, x2", "saved values", "stale", "no legend"])
+def test_graph_painted_by_matplotlib_has_the_svg_shapes(name):
+    view = _graphs()[name]
+    _assert_same_picture(view._paint(Svg), view._paint(MplPainter))
+
+
+def test_explorer_style_shapes_paint_the_same():
+    def describe(p):
+        p.rect(0, 0, 120, 80, fill="white", stroke="#444", stroke_width=1)
+        p.line(10, 70, 110, 70, stroke="#eee")
+        p.polyline([(10, 60), (50, 20), (110, 40)], stroke="#2563eb", stroke_width=2)
+        p.circle(50, 20, 4, fill="#d81b60")
+        p.rect(20, 30, 10, 20, rx=2, fill="#dcfce7", stroke="#16a34a", stroke_dasharray="5 3")
+        p.polygon([(0, 0), (4, 0), (2, 3)], fill="#666666")
+        p.bezier((0, 0), [((0, 5), (10, 5), (10, 10))], fill="none", stroke="#666666", stroke_width=1.2)
+        p.path("M1,1 L5,5 Z", fill="#222")
+        p.text(60, 75, "w = 2 <x>", size=11, anchor="middle", font_weight="bold")
+        p.open_group(class_="g")
+        p.title("a tooltip")
+        p.close_group()
+
+    svg, mpl = Svg(120, 80), MplPainter(120, 80)
+    describe(svg)
+    describe(mpl)
+    _assert_same_picture(svg, mpl)
+    assert mpl.artists[-1].get_horizontalalignment() == "center"
+
+
+def test_svg_polygon_and_bezier_parse_back_to_their_points():
+    svg = Svg(10, 10)
+    svg.polygon([(0, 0), (4.5, 0), (2, 3.25)])
+    svg.bezier((0, 1), [((0, 5), (10, 5), (10, 10)), ((10, 12), (3, 12), (3, 14))])
+    first, second = re.findall(r'd="([^"]*)"', str(svg))
+    assert first == "M0,0 L4.5,0 L2,3.25 Z"
+    assert _parse_path(first) == ([(0, 0), (4.5, 0), (2, 3.25), (0, 0)], [1, 2, 2, 79])
+    vertices, codes = _parse_path(second)
+    assert vertices == [(0, 1), (0, 5), (10, 5), (10, 10), (10, 12), (3, 12), (3, 14)]
+    assert codes == [1] + [4] * 6
+
+
+def test_matplotlib_painter_refuses_what_it_cannot_paint():
+    painter = MplPainter(10, 10)
+    with pytest.raises(TypeError, match="filter") as info:
+        painter.rect(0, 0, 5, 5, filter="blur")
+    assert "不认识" in str(info.value)
+    with pytest.raises(ValueError, match="does not know: A"):
+        painter.path("M0,0 A 1 1 0 0 1 5 5")
+    painter.text(1, 1, "$x$ costs $2")  # SVG shows dollars as written; so does matplotlib
+    assert painter.artists[-1].get_text() == "$x$ costs $2"
+
+
+def test_png_pixels_of_the_graph_match_the_svg_layout(tmp_path):
+    """The saved PNG is the painted figure: same size as the SVG canvas (72 units per inch, 2x at dpi 144)."""
+    view = _graphs()["saved values"]
+    width, height = (float(v) for v in re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', view.to_svg()).groups())
+    import matplotlib.image as mimage
+
+    pixels = mimage.imread(view.save(tmp_path / "g.png", dpi=144))
+    assert abs(pixels.shape[0] - height * 2) <= 1 and abs(pixels.shape[1] - width * 2) <= 1
+
+
+def _string_constants(path: Path) -> list[str]:
+    """String literals of a module, docstrings left out."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+    }
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+    ]
+
+
+_PACKAGE = Path(gradlab.__file__).parent
+_MODULES = [
+    pytest.param(
+        name,
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="render._layout still holds the old legend words, unused (GraphView calls it with legend=False); "
+            "the layout move of issue 9 deletes them: then drop this mark",
+        ),
+    )
+    if name == "render.py"
+    else name
+    for name in sorted(p.name for p in _PACKAGE.glob("*.py") if p.name != "_style.py")
+]
+
+
+def test_legend_words_live_in_style():
+    constants = _string_constants(_PACKAGE / "_style.py")
+    for words in LEGEND.values():
+        assert words in constants
+
+
+@pytest.mark.parametrize("module", _MODULES)
+def test_no_other_module_writes_legend_words(module):
+    constants = _string_constants(_PACKAGE / module)
+    for words in LEGEND.values():
+        first = words.split("\n")[0]  # a second line may be plain code, e.g. retain_graph=True
+        assert not any(first in constant for constant in constants), first
