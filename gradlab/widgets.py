@@ -25,6 +25,11 @@ find it in the page. Displayed outside a live widget frontend (a notebook
 executed headless and viewed on GitHub or nbviewer), an explorer shows a
 static SVG picture of its current state instead.
 
+The parts live apart: the numbers (typed states) in ``gradlab._explorer_math``,
+the pictures in ``gradlab._explorer_pictures`` (axes, ticks and clipped curves
+from ``gradlab._plot``), the argument checks in ``gradlab._checks``; this
+module holds the sliders, the readouts and the notes.
+
 This module imports ipywidgets; ``import gradlab`` does not import it.
 """
 
