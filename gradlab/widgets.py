@@ -25,10 +25,8 @@ find it in the page. Displayed outside a live widget frontend (a notebook
 executed headless and viewed on GitHub or nbviewer), an explorer shows a
 static SVG picture of its current state instead.
 
-The parts live apart: the numbers (typed states) in ``gradlab._explorer_math``,
-the pictures in ``gradlab._explorer_pictures`` (axes, ticks and clipped curves
-from ``gradlab._plot``), the argument checks in ``gradlab._checks``; this
-module holds the sliders, the readouts and the notes.
+Numbers: ``_explorer_math``; pictures: ``_explorer_pictures`` and ``_plot``;
+argument checks: ``_checks``. Here: the sliders, the readouts and the notes.
 
 This module imports ipywidgets; ``import gradlab`` does not import it.
 """
@@ -103,11 +101,6 @@ def _span(name: str, value: float, decimals: int = 4) -> str:
 def _text_lines(s: Svg, x: float, y: float, lines: list[str], size: float = 12, gap: float = 18) -> None:
     for k, line in enumerate(lines):
         s.text(x, y + k * gap, line, size=size)
-
-
-def _english(note: str) -> str:
-    """The English half of a :func:`bilingual` message (pictures carry no CJK text)."""
-    return note.splitlines()[-1] if note else ""
 
 
 # --- the explorers ------------------------------------------------------------------
@@ -273,7 +266,8 @@ class MseExplorer(_Explorer[MseState]):
             f"autograd.grad(L, [w]) = {fixed(st['grad'])}",
             f"by hand 2*x*(x*w - target) = {fixed(st['grad_formula'])}",
         ]
-        lines += textwrap.wrap(_english(st["note"]), width=42)  # the note in full, wrapped to the picture
+        english = st["note"].splitlines()[-1:]  # the note's English line in full (no CJK in pictures), wrapped
+        lines += textwrap.wrap(" ".join(english), width=42)
         _text_lines(s, 430, 60, lines, size=11)
         return str(s)
 
