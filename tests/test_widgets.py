@@ -15,8 +15,11 @@ from gradlab.widgets import (
     LR_RANGE,
     MAX_CLASSES,
     DescentExplorer,
+    DescentState,
     MseExplorer,
+    MseState,
     SoftmaxExplorer,
+    SoftmaxState,
     _float_slider,
     descent_explorer,
     mse_explorer,
@@ -427,6 +430,25 @@ def test_dom_hooks_for_the_browser_test(make):
         assert f"gradlab-slider-{name}" in slider._dom_classes
     assert f'data-explorer="{explorer.kind}"' in explorer._readout.value
     assert readout_values(explorer)
+
+
+@pytest.mark.parametrize(
+    ("make", "state_type"),
+    [(mse_explorer, MseState), (softmax_explorer, SoftmaxState), (descent_explorer, DescentState)],
+)
+def test_state_is_a_plain_dict_with_the_declared_keys(make, state_type):
+    state = make().state
+    assert type(state) is dict  # notebooks and tests index it by name
+    assert set(state) == state_type.__required_keys__
+
+
+@pytest.mark.parametrize(("make", "frame"), [(mse_explorer, "50_40_360_210"), (descent_explorer, "50_40_340_210")])
+def test_the_loss_curve_is_clipped_to_its_frame(make, frame):
+    svg = make(x=3.0, target=-3.0).svg()
+    assert (
+        f'<clipPath id="gradlab-clip-{frame}"><rect x="50" y="40" width="{frame.split("_")[2]}" height="210"/>' in svg
+    )
+    assert f'<g clip-path="url(#gradlab-clip-{frame})">\n<polyline' in svg
 
 
 def test_explorer_types():
