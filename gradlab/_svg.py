@@ -134,3 +134,16 @@ class Svg:
             }
         )
         return f"<svg{head}>\n" + "\n".join(self.parts) + "\n</svg>\n"
+
+    def open_clip(self, x: float, y: float, width: float, height: float) -> None:
+        """Open a group whose drawing is clipped to a rectangle (an SVG ``clipPath``); end it with ``close_group``.
+
+        The clip's id is made from the rectangle, so it is the same on every run, and
+        two pictures inlined in one page that share an id also share the rectangle.
+        """
+        box = [fmt(v) for v in (x, y, width, height)]
+        key = "gradlab-clip-" + "_".join(v.replace("-", "m").replace(".", "p") for v in box)
+        if not any(f'<clipPath id="{key}">' in part for part in self.parts):
+            rect = f'<rect x="{box[0]}" y="{box[1]}" width="{box[2]}" height="{box[3]}"/>'
+            self.parts.append(f'<clipPath id="{key}">{rect}</clipPath>')
+        self.parts.append(f'<g clip-path="url(#{key})">')

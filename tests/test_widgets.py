@@ -9,12 +9,18 @@ import sys
 import pytest
 import torch
 
+from gradlab._explorer_math import softmax_numbers
+from gradlab._svg import text_width
 from gradlab.widgets import (
+    LR_RANGE,
     MAX_CLASSES,
     DescentExplorer,
+    DescentState,
     MseExplorer,
+    MseState,
     SoftmaxExplorer,
-    _softmax_numbers,
+    SoftmaxState,
+    _float_slider,
     descent_explorer,
     mse_explorer,
     softmax_explorer,
@@ -131,6 +137,33 @@ def test_mse_accepts_tensors_and_numpy_numbers():
     assert explorer.state["x"] == 1.5 and explorer.state["w"] == 0.5 and explorer.state["target"] == 2.0
 
 
+def svg_texts(svg: str) -> list[tuple[float, float, str, str]]:
+    """(x, y, anchor, text) of every <text> in a picture."""
+    found = re.findall(
+        r'<text x="([^"]+)" y="([^"]+)" font-size="[^"]+" text-anchor="([^"]+)"[^>]*>([^<]*)</text>', svg
+    )
+    return [(float(x), float(y), anchor, text) for x, y, anchor, text in found]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"x": 2.0, "w": 0.5, "target": 1.0}, "The gradient is 0: w is exactly at the minimum (x·w = target)."),
+        ({"x": 0.0, "w": 2.0, "target": 1.0}, "x = 0: the loss does not depend on w, so the gradient is 0"),
+    ],
+)
+def test_mse_static_picture_shows_the_whole_note(kwargs, expected):
+    # Once it read "The gradient is 0: gradient 0" and "x = 0: gradient 0".
+    explorer = mse_explorer(**kwargs)
+    svg = explorer.static_svg()
+    texts = svg_texts(svg)
+    notes = [text for x, y, _, text in texts if x == 430 and y > 60 + 3 * 18]
+    assert expected in " ".join(notes)
+    assert "gradient 0" not in svg
+    width = float(re.search(r'<svg [^>]*width="([^"]+)"', svg).group(1))
+    assert all(x + text_width(text, 11) <= width for x, _, anchor, text in texts if anchor == "start" and x == 430)
+
+
 # --- softmax_explorer ----------------------------------------------------------
 
 
@@ -189,12 +222,31 @@ def test_softmax_huge_logits_stay_finite():
     assert all(torch.isfinite(torch.tensor(explorer.state["jacobian"])).flatten())
     assert explorer.state["sum_p"] == pytest.approx(1.0)
     # The computation itself is stable, not only the clamped sliders.
-    numbers = _softmax_numbers([1000.0, 999.0, -1000.0], 0)
+    numbers = softmax_numbers([1000.0, 999.0, -1000.0], 0)
     p = torch.tensor(numbers["p"])
     assert torch.isfinite(p).all() and torch.isfinite(torch.tensor(numbers["jacobian"])).all()
     assert numbers["p"] == pytest.approx(
         torch.softmax(torch.tensor([1.0, 0.0, -2000.0], dtype=torch.float64), 0).tolist()
     )
+
+
+def test_softmax_readout_gives_the_right_reasons_for_the_sums():
+    explorer = softmax_explorer()
+    text = explorer._readout.value
+    # Rows sum to 0: softmax does not change when a constant is added to every logit (the rows are gradients).
+    # Columns sum to 0: p sums to 1. J is symmetric, so both hold, for different reasons.
+    assert "softmax is unchanged when the same constant is added to every a" in text
+    assert "each column sums to 0 because p always sums to 1" in text
+    assert "给所有 a 加同一个常数，softmax 不变" in text and "p 的和恒为 1" in text
+    assert text.index("每一行") < text.index("Each row"), "Chinese first"
+    jacobian = torch.tensor(explorer.state["jacobian"], dtype=torch.float64)
+    a = torch.tensor(explorer.state["logits"], dtype=torch.float64)
+    shifted = softmax_numbers((a + 5.0).tolist(), 0)
+    torch.testing.assert_close(
+        torch.tensor(shifted["p"], dtype=torch.float64), torch.tensor(explorer.state["p"], dtype=torch.float64)
+    )
+    torch.testing.assert_close(jacobian.sum(dim=0), torch.zeros(3, dtype=torch.float64))  # columns: Σp = 1
+    torch.testing.assert_close(jacobian, jacobian.T)
 
 
 @pytest.mark.parametrize(
@@ -283,6 +335,46 @@ def test_descent_notes_divergence_and_zero_gradient():
     assert "gradient is always 0" in explorer.state["note"]
 
 
+@pytest.mark.parametrize(("x", "lr"), [(1.0, 1.0), (2.0, 0.25), (-1.0, 1.0)])
+def test_descent_at_the_boundary_oscillates_and_says_so(x, lr):
+    # lr·x² = 1: the factor 1 − 2·lr·x² is −1, so w jumps across the minimum at a constant distance.
+    explorer = descent_explorer(x=x, w=-1.0, target=1.0, lr=lr, steps=6)
+    st = explorer.state
+    assert st["factor"] == -1.0
+    w_star = 1.0 / x
+    distances = [w - w_star for w in st["path"]]
+    assert all(d == pytest.approx(-distances[k - 1]) for k, d in enumerate(distances) if k)  # constant amplitude
+    note = st["note"]
+    assert "oscillates" in note and "振荡" in note and "boundary" in note
+    assert "(diverges)" not in note and "（发散）" not in note
+    assert note.index("振荡") < note.index("oscillates")
+
+
+def test_descent_beyond_the_boundary_diverges():
+    explorer = descent_explorer(x=1.0, lr=1.01, steps=10)
+    assert "diverges" in explorer.state["note"] and "发散" in explorer.state["note"]
+    assert "1/x² = 1.00" in explorer.state["note"]
+    distances = [abs(w - 1.0) for w in explorer.state["path"]]
+    assert distances == sorted(distances) and distances[-1] > distances[0]
+    assert "oscillates" not in descent_explorer(x=1.0, lr=0.99, steps=10).state["note"]
+
+
+@pytest.mark.parametrize("kwargs", [{"x": 0.0}, {"steps": 0}])
+def test_descent_gradient_axis_labels_are_distinct_when_every_gradient_is_0(kwargs):
+    # Once the axis spanned ±1.1e-12 and its ticks were all labelled "0".
+    explorer = descent_explorer(**kwargs)
+    labels = [text for x, _, anchor, text in svg_texts(explorer.svg()) if anchor == "end" and x > 440]
+    assert len(labels) >= 3 and len(set(labels)) == len(labels), labels
+    assert "0" in labels and "1" in labels and "-1" in labels
+
+
+def test_float_slider_is_marked_with_its_name():
+    # Once the name argument was ignored.
+    slider = _float_slider("lr", "学习率 / learning rate", 0.1, LR_RANGE)
+    assert "gradlab-slider-lr" in slider._dom_classes and "gradlab-slider" in slider._dom_classes
+    assert slider.description == "学习率 / learning rate"
+
+
 def test_descent_clamps_and_checks_arguments():
     explorer = descent_explorer(lr=50, steps=1000, w=9)
     assert explorer.state["lr"] == 1.2 and explorer.state["steps"] == 30 and explorer.state["w"] == 4.0
@@ -338,6 +430,25 @@ def test_dom_hooks_for_the_browser_test(make):
         assert f"gradlab-slider-{name}" in slider._dom_classes
     assert f'data-explorer="{explorer.kind}"' in explorer._readout.value
     assert readout_values(explorer)
+
+
+@pytest.mark.parametrize(
+    ("make", "state_type"),
+    [(mse_explorer, MseState), (softmax_explorer, SoftmaxState), (descent_explorer, DescentState)],
+)
+def test_state_is_a_plain_dict_with_the_declared_keys(make, state_type):
+    state = make().state
+    assert type(state) is dict  # notebooks and tests index it by name
+    assert set(state) == state_type.__required_keys__
+
+
+@pytest.mark.parametrize(("make", "frame"), [(mse_explorer, "50_40_360_210"), (descent_explorer, "50_40_340_210")])
+def test_the_loss_curve_is_clipped_to_its_frame(make, frame):
+    svg = make(x=3.0, target=-3.0).svg()
+    assert (
+        f'<clipPath id="gradlab-clip-{frame}"><rect x="50" y="40" width="{frame.split("_")[2]}" height="210"/>' in svg
+    )
+    assert f'<g clip-path="url(#gradlab-clip-{frame})">\n<polyline' in svg
 
 
 def test_explorer_types():
