@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from gradlab._explorer_math import DescentNumbers, MseNumbers, SoftmaxNumbers
 from gradlab._format import fixed
+from gradlab._paint import Painter
 from gradlab._plot import Axes
-from gradlab._svg import Svg, text_width
+from gradlab._svg import text_width
 
 __all__ = ["draw_descent", "draw_mse", "draw_softmax", "softmax_size"]
 
@@ -20,7 +21,7 @@ BLUE, ORANGE, RED, GREEN, GREY = "#0072B2", "#E69F00", "#D55E00", "#009E73", "#8
 Box = tuple[float, float, float, float]  # left, top, width, height
 
 
-def loss_curve_axes(s: Svg, box: Box, x: float, target: float) -> Axes:
+def loss_curve_axes(s: Painter, box: Box, x: float, target: float) -> Axes:
     """Axes for L(w) = (target − x·w)² over the w slider's range, with the curve drawn (and clipped)."""
     lo, hi = W_LIMITS
     top = max((target - x * lo) ** 2, (target - x * hi) ** 2, 1.0)
@@ -30,7 +31,7 @@ def loss_curve_axes(s: Svg, box: Box, x: float, target: float) -> Axes:
     return ax
 
 
-def draw_mse(s: Svg, st: MseNumbers, left: float = 0, top: float = 0) -> None:
+def draw_mse(s: Painter, st: MseNumbers, left: float = 0, top: float = 0) -> None:
     """The loss curve, the point at w and the tangent whose slope is the gradient.
 
     Example:
@@ -49,7 +50,7 @@ def draw_mse(s: Svg, st: MseNumbers, left: float = 0, top: float = 0) -> None:
     s.text(left + 50, top + 12, f"w = {fixed(w, 2)}   L = {fixed(loss)}   slope dL/dw = {fixed(grad)}", size=11)
 
 
-def _softmax_bars(s: Svg, st: SoftmaxNumbers, box: Box) -> None:
+def _softmax_bars(s: Painter, st: SoftmaxNumbers, box: Box) -> None:
     """p as bars, bar i in orange, with their values."""
     p, i = st["p"], st["i"]
     n = len(p)
@@ -71,7 +72,7 @@ def _heat_colour(value: float, biggest: float) -> tuple[str, float]:
     return "#{:02x}{:02x}{:02x}".format(*mixed), strength
 
 
-def _softmax_heatmap(s: Svg, jac: list[list[float]], i: int, hx: float, hy: float, cell: float) -> None:
+def _softmax_heatmap(s: Painter, jac: list[list[float]], i: int, hx: float, hy: float, cell: float) -> None:
     """The Jacobian as coloured cells with their numbers, row i framed."""
     n = len(jac)
     biggest = max(abs(v) for row in jac for v in row) or 1.0
@@ -109,7 +110,7 @@ def softmax_size(n: int) -> tuple[float, float]:
     return right + 10, max(260.0, 30 + n * _cell(n) + 40)
 
 
-def draw_softmax(s: Svg, st: SoftmaxNumbers, left: float = 0, top: float = 0) -> None:
+def draw_softmax(s: Painter, st: SoftmaxNumbers, left: float = 0, top: float = 0) -> None:
     """p as bars and the Jacobian as a heatmap with row i framed."""
     n, i = len(st["p"]), st["i"]
     bar_box = (left + 42, top + 30, 36 * n, 200)
@@ -122,7 +123,7 @@ def draw_softmax(s: Svg, st: SoftmaxNumbers, left: float = 0, top: float = 0) ->
     s.text(hx, hy + n * cell + 30, f"row i={i}: autograd.grad(p[{i}], [a])", size=11)
 
 
-def _descent_path(s: Svg, st: DescentNumbers, left: float, top: float) -> None:
+def _descent_path(s: Painter, st: DescentNumbers, left: float, top: float) -> None:
     """The loss curve with the path of w: a dot per step, numbered for the first few and the last."""
     path, losses = st["path"], st["losses"]
     ax = loss_curve_axes(s, (left + 50, top + 40, 340, 210), st["x"], st["target"])
@@ -137,7 +138,7 @@ def _descent_path(s: Svg, st: DescentNumbers, left: float, top: float) -> None:
     s.text(left + 50, top + 12, f"w: {fixed(path[0], 2)} -> {fixed(path[-1])}   L = {fixed(losses[-1])}", size=11)
 
 
-def _descent_grads(s: Svg, grads: list[float], box: Box) -> None:
+def _descent_grads(s: Painter, grads: list[float], box: Box) -> None:
     """``w.grad`` of each step as a bar; when every gradient is 0 (x = 0) the axis spans ±1."""
     biggest = max([abs(g) for g in grads], default=0.0) or 1 / 1.1
     gax = Axes(s, box, (-0.5, max(len(grads), 1) - 0.5), (-biggest * 1.1, biggest * 1.1))
@@ -149,7 +150,7 @@ def _descent_grads(s: Svg, grads: list[float], box: Box) -> None:
         s.rect(gax.px(k) - width / 2, min(y0, y1), width, abs(y1 - y0), fill=GREEN)
 
 
-def draw_descent(s: Svg, st: DescentNumbers, left: float = 0, top: float = 0) -> None:
+def draw_descent(s: Painter, st: DescentNumbers, left: float = 0, top: float = 0) -> None:
     """The path of w on the loss curve, and the ``w.grad`` of each step."""
     _descent_path(s, st, left, top)
     _descent_grads(s, st["grads"], (left + 450, top + 40, 200, 210))

@@ -48,6 +48,7 @@ class Painter(Protocol):
     def title(self, text: str) -> None: ...
     def open_group(self, **attrs: object) -> None: ...
     def close_group(self) -> None: ...
+    def open_clip(self, x: float, y: float, width: float, height: float) -> None: ...
 
 
 def _number(value: object) -> float:
@@ -117,10 +118,14 @@ class MplPainter:
         self.axes.set_ylim(height, 0)
         self.axes.set_axis_off()
         self.artists: list[Any] = []
+        self._clips: list[Any] = []  # one entry per open group: its clip rectangle, or None
 
     def _add(self, artist: Any) -> None:
         """Put ``artist`` (already on the axes) above everything painted before it, as in SVG."""
         artist.set_zorder(len(self.artists) + 1)
+        clip = next((c for c in reversed(self._clips) if c is not None), None)
+        if clip is not None:
+            artist.set_clip_path(clip)
         self.artists.append(artist)
 
     @staticmethod
@@ -230,9 +235,17 @@ class MplPainter:
 
     def open_group(self, **attrs: object) -> None:
         """Nothing to paint: groups only give the SVG its structure."""
+        self._clips.append(None)
 
     def close_group(self) -> None:
-        """Nothing to paint: groups only give the SVG its structure."""
+        """Ends the group (and its clip, if it was opened by ``open_clip``)."""
+        self._clips.pop()
+
+    def open_clip(self, x: float, y: float, width: float, height: float) -> None:
+        """What is painted until ``close_group`` is clipped to the rectangle, as SVG's ``clipPath``."""
+        from matplotlib.patches import Rectangle
+
+        self._clips.append(Rectangle((x, y), width, height, transform=self.axes.transData))
 
     def save(self, path: Path, fmt_name: str, dpi: float) -> None:
         """Write the figure as ``fmt_name`` (``"png"``, ``"pdf"``); no dates or versions, so the bytes repeat."""

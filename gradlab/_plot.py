@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable
 
 from gradlab._format import fixed, plain
-from gradlab._svg import Svg
+from gradlab._paint import Painter
 
 __all__ = ["Axes", "clip_segment", "tick_labels", "tick_values", "widen"]
 
@@ -148,7 +148,7 @@ class Axes:
     """
 
     def __init__(
-        self, svg: Svg, box: tuple[float, float, float, float], xlim: tuple[float, float], ylim: tuple[float, float]
+        self, svg: Painter, box: tuple[float, float, float, float], xlim: tuple[float, float], ylim: tuple[float, float]
     ) -> None:
         self.svg = svg
         self.left, self.top, self.width, self.height = box

@@ -29,7 +29,8 @@ _KINDS = {
 
 def _svg_shapes(svg: str) -> list[dict[str, str]]:
     shapes = []
-    for kind, attrs, text in _ELEMENT.findall(svg.split("\n", 1)[1]):
+    body = re.sub(r"<clipPath .*?</clipPath>", "", svg.split("\n", 1)[1])  # a clip's rect is not painted
+    for kind, attrs, text in _ELEMENT.findall(body):
         shape = dict(re.findall(r'([\w-]+)="([^"]*)"', attrs))
         shape["kind"] = "line" if kind == "polyline" else kind
         if kind == "text":
@@ -197,3 +198,24 @@ def test_no_other_module_writes_legend_words(module):
     for words in LEGEND.values():
         first = words.split("\n")[0]  # a second line may be plain code, e.g. retain_graph=True
         assert not any(first in constant for constant in constants), first
+
+
+@pytest.mark.parametrize("name", ["mse", "softmax", "descent"])
+def test_explorer_pictures_paint_the_same_with_matplotlib(name):
+    """The explorers' pictures are described once; matplotlib paints the SVG's shapes, clipped alike."""
+    from gradlab import _explorer_math as em
+    from gradlab import _explorer_pictures as ep
+
+    draw, numbers, size = {
+        "mse": (ep.draw_mse, em.mse_numbers(3.0, 2.0, 1.0), (430, 290)),
+        "softmax": (ep.draw_softmax, em.softmax_numbers([0.7728, 0.4713, 0.9653], 1), ep.softmax_size(3)),
+        "descent": (ep.draw_descent, em.descent_numbers(1.0, -1.0, 1.0, 0.9, 10), (720, 290)),
+    }[name]
+    svg, mpl = Svg(*size), MplPainter(*size)
+    draw(svg, numbers)
+    draw(mpl, numbers)
+    _assert_same_picture(svg, mpl)
+    if name != "softmax":  # the loss curves are clipped to the frame, in both painters
+        assert "clipPath" in str(svg)
+        frame = mpl.axes.bbox.bounds  # matplotlib turns a Rectangle clip into a clip box
+        assert any(a.get_clip_box() is not None and a.get_clip_box().bounds != frame for a in mpl.artists)
