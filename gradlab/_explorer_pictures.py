@@ -36,6 +36,7 @@ def draw_mse(s: Painter, st: MseNumbers, left: float = 0, top: float = 0) -> Non
 
     Example:
         >>> from gradlab._explorer_math import mse_numbers
+        >>> from gradlab._svg import Svg
         >>> s = Svg(430, 290)
         >>> draw_mse(s, mse_numbers(1.0, 2.0, 1.0))
         >>> "clipPath" in str(s)

@@ -141,6 +141,7 @@ class Axes:
     """Maps data coordinates into a box of a painter and draws the frame, ticks, segments and curves.
 
     Example:
+        >>> from gradlab._svg import Svg
         >>> s = Svg(200, 120)
         >>> ax = Axes(s, (30, 10, 160, 80), (0.0, 4.0), (0.0, 2.0))
         >>> ax.px(2.0), ax.py(2.0)
