@@ -585,9 +585,9 @@ EXERCISES: dict[str, Exercise] = {
                 ),
                 (4.0, "数一数：三次 backward，不是两次。", "Count again: three backward calls, not two."),
                 (
-                    -3.9322,
-                    "你的 w 不是 2：§7 的训练循环改了 w。先运行这道题自己的设置单元格。",
-                    "Your w is not 2: the training loop of §7 changed it. Run this exercise's own set-up cell first.",
+                    8.0,
+                    "累加是加法，不是翻倍：每次 backward 都加上同样的 2。",
+                    "Accumulation adds, it does not double: every backward adds the same 2.",
                 ),
             ),
         ),
