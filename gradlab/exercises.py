@@ -64,7 +64,8 @@ class Solution:
     """A worked solution: ``answer`` passes :func:`check`; ``code`` computes it with autograd.
 
     In a notebook it shows as a collapsed ``<details>`` block (GitHub, nbviewer) and as
-    plain text elsewhere.
+    plain text elsewhere. The first line of both names the exercise and nothing more,
+    because a collapsed output in JupyterLab still shows its first line.
     """
 
     exercise_id: str
@@ -74,7 +75,8 @@ class Solution:
     code: str
 
     def __str__(self) -> str:
-        return f"解答 {self.exercise_id}：{self.zh}\nSolution {self.exercise_id}: {self.en}\n\n{self.code}"
+        # The first line names the exercise only: JupyterLab shows it on a collapsed output.
+        return f"解答 {self.exercise_id} / Solution {self.exercise_id}\n{self.zh}\n{self.en}\n\n{self.code}"
 
     def __repr__(self) -> str:
         return str(self)
@@ -82,7 +84,7 @@ class Solution:
     def _repr_html_(self) -> str:
         return (
             f"<details><summary>解答 {self.exercise_id} / Solution {self.exercise_id}（点击展开 / click to open）"
-            f"</summary><p>{html.escape(self.zh)}</p><p>{html.escape(self.en)}</p>"
+            f"</summary>\n<p>{html.escape(self.zh)}</p><p>{html.escape(self.en)}</p>"
             f"<pre>{html.escape(self.code)}</pre></details>"
         )
 
