@@ -80,11 +80,15 @@ _HINTS: list[tuple[str, str, str, str, str]] = [
     ),
     (
         "appears to not have been used in the graph",
-        "inputs 里有一个张量没有参与输出的计算，所以它不在计算图里。",
-        "One of the inputs was not used to compute the output, so it is not part of the graph.",
-        "检查你传的是不是正确的张量；如果确实没用到，传 allow_unused=True（它的梯度返回 None）"
-        "或 materialize_grads=True（返回 0）。",
-        "Check that you passed the right tensor; if it really is unused, pass allow_unused=True "
+        "inputs 里有一个张量没有参与输出的计算，所以它不在计算图里。"
+        "最常见的原因：这个变量在计算输出之后被重新赋值了（例如 w = w * 2），名字指向了一个新张量。",
+        "One of the inputs was not used to compute the output, so it is not part of the graph. "
+        "The usual cause: the variable was re-assigned after the output was computed (e.g. w = w * 2), "
+        "so its name now points to a new tensor.",
+        "如果重新赋值过，用新的张量重新做一次前向计算（重新计算输出），再求梯度。"
+        "如果这个输入确实没用到，才传 allow_unused=True（它的梯度返回 None）或 materialize_grads=True（返回 0）。",
+        "If you re-assigned it, run the forward pass again with the new tensor (recompute the output), "
+        "then ask for the gradient. Only if the input really is unused, pass allow_unused=True "
         "(its gradient comes back as None) or materialize_grads=True (zeros).",
     ),
     (

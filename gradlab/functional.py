@@ -1,8 +1,10 @@
 """``softmax`` with a required ``dim``.
 
-``F.softmax(a)`` without ``dim`` guesses a dimension (and warns); on a batch
-of logits a wrong guess normalises over the batch instead of the classes,
-a silent bug. gradlab asks for ``dim`` every time.
+``F.softmax(a)`` without ``dim`` warns and guesses a dimension: dim 0 for
+0-, 1- and 3-D input, dim 1 otherwise. For a vector or a [batch, classes]
+matrix the guess is right; for 3-D logits such as [batch, sequence, classes]
+it normalises over the batch, a wrong answer behind a mere warning. gradlab
+asks for ``dim`` every time.
 """
 
 from __future__ import annotations
@@ -57,9 +59,11 @@ def softmax(
     if dim is None:
         raise TypeError(
             bilingual(
-                "softmax 需要 dim 参数：要在哪个维度上归一化（哪个维度是类别）。不写 dim 时 PyTorch 会猜，猜错了结果不会报错，只是错的。",
-                "softmax needs dim: the dimension to normalise over (the classes). Without it PyTorch "
-                "guesses, and a wrong guess is silently wrong.",
+                "softmax 需要 dim 参数：要在哪个维度上归一化（哪个维度是类别）。不写 dim 时 PyTorch 会发出警告并猜一个维度："
+                "一维和二维输入猜得对，三维输入（例如 [batch, 序列, 类别]）猜的是 dim=0，结果是错的。",
+                "softmax needs dim: the dimension to normalise over (the classes). Without it PyTorch warns "
+                "and guesses: right for 1-D and 2-D input, but for 3-D input (e.g. [batch, sequence, classes]) "
+                "it picks dim=0, which is wrong.",
                 todo_zh="一维向量写 softmax(a, dim=0)；形状为 [batch, classes] 的张量写 dim=-1。",
                 todo_en="Write softmax(a, dim=0) for a vector; dim=-1 for a [batch, classes] tensor.",
             )

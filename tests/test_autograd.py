@@ -160,6 +160,19 @@ def test_input_not_in_graph():
     torch.testing.assert_close(gw, torch.tensor([2.0]))
 
 
+def test_input_not_in_graph_names_a_reassigned_variable_first():
+    """The usual cause is `w = w * 2` after the forward pass: the hint names it before allow_unused."""
+    _, w, mse = seed_mse()
+    w = w * 2
+    with pytest.raises(RuntimeError) as error:
+        gradlab.grad(mse, [w])
+    text = str(error.value)
+    assert text.index("重新赋值") < text.index("allow_unused=True")
+    english = text.splitlines()[1]
+    assert english.index("re-assigned") < english.index("allow_unused=True")
+    assert "w = w * 2" in text and "forward pass again" in text
+
+
 def test_requires_grad_on_integer_tensor():
     with pytest.raises(RuntimeError) as error:
         gradlab.requires_grad_(torch.tensor([1, 2, 3]))

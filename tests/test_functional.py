@@ -59,6 +59,22 @@ def test_dim_is_required():
     assert "dim=0" in text and "需要 dim" in text and "needs dim" in text
 
 
+def test_dim_message_says_what_pytorch_really_does():
+    """Without dim PyTorch warns; its guess is right for 2-D input and wrong for 3-D, as the message says."""
+    with pytest.raises(TypeError) as error:
+        gradlab.softmax(torch.ones(3))
+    text = str(error.value)
+    assert "警告" in text and "warns" in text and "3-D" in text and "三维" in text
+    logits = torch.arange(24.0).reshape(2, 3, 4) / 10
+    with pytest.warns(UserWarning, match="Implicit dimension"):
+        guessed_2d = F.softmax(logits[0])
+    torch.testing.assert_close(guessed_2d, F.softmax(logits[0], dim=-1))
+    with pytest.warns(UserWarning, match="Implicit dimension"):
+        guessed_3d = F.softmax(logits)
+    torch.testing.assert_close(guessed_3d, F.softmax(logits, dim=0))
+    assert not torch.allclose(guessed_3d, F.softmax(logits, dim=-1))
+
+
 def test_dim_out_of_range():
     with pytest.raises(IndexError) as error:
         gradlab.softmax(torch.ones(3), dim=1)

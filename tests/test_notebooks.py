@@ -70,11 +70,56 @@ def test_imports_from_gradlab_and_redefines_nothing(path: Path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_exercises_have_collapsed_solutions(path: Path):
+    """Source AND outputs collapsed in Jupyter; on GitHub/nbviewer the answer sits in a closed <details>."""
     solutions = [c for c in cells(path) if "solution" in c.get("metadata", {}).get("tags", [])]
     assert solutions
     for cell in solutions:
         assert cell["metadata"].get("jupyter", {}).get("source_hidden") is True
+        assert cell["metadata"].get("jupyter", {}).get("outputs_hidden") is True
         assert cell["outputs"], "solutions run under nbval, so they carry outputs"
+        # the source names the exercise and nothing else: no answer in the visible text
+        assert re.fullmatch(r'exercises\.solution\("\d\d\.\d"\)', source(cell)), source(cell)
+        html = "".join(cell["outputs"][0]["data"]["text/html"])
+        assert html.startswith("<details>") and "<details open" not in html
+        # JupyterLab shows the first line of a collapsed output: it must name the exercise, not answer it
+        for data in cell["outputs"][0]["data"].values():
+            first = "".join(data).splitlines()[0]
+            assert re.fullmatch(r"(<details><summary>)?解答 \d\d\.\d / Solution \d\d\.\d\S*", first.split("（")[0]), first
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_answer_is_visible_outside_the_solutions(path: Path):
+    """Outside the collapsed solution cells, no output shows a tick or a worked solution."""
+    for cell in cells(path):
+        if "solution" in cell.get("metadata", {}).get("tags", []):
+            continue
+        blob = json.dumps(cell.get("outputs", []), ensure_ascii=False)
+        assert "✓" not in blob and "解答" not in blob, source(cell)[:80]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_a_bilingual_glossary(path: Path):
+    glossary = [source(c) for c in cells(path) if c["cell_type"] == "markdown" and "术语表" in source(c)]
+    assert len(glossary) == 1
+    text = glossary[0]
+    for zh, en in [
+        ("自动微分", "Automatic differentiation"),
+        ("计算图", "Computational graph"),
+        ("叶子张量", "Leaf tensor"),
+        ("雅可比矩阵", "Jacobian"),
+        ("向量-雅可比积", "Vector-Jacobian product"),
+        ("雅可比-向量积", "Jacobian-vector product"),
+        ("detach", "detach"),
+        ("梯度累加", "Gradient accumulation"),
+    ]:
+        assert zh in text and en in text, (zh, en)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_words_the_review_found_wrong_are_gone(path: Path):
+    text = "\n".join(source(c) for c in cells(path))
+    assert "手动计算梯度" not in text and "向后传播" not in text
+    assert "自动微分" in text
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -107,13 +152,11 @@ def test_nbval_fails_when_a_taught_number_changes(tmp_path: Path):
     """Change w = 2. to 2.5 in notebook 01 without re-executing it: nbval must report the changed gradient."""
     original = ROOT / "notebooks" / "01-autograd-grad-mse.ipynb"
     notebook = json.loads(original.read_text(encoding="utf-8"))
-    changed = 0
-    for cell in notebook["cells"]:
-        text = source(cell)
-        if cell["cell_type"] == "code" and "w = torch.full([1], 2.)" in text:
-            cell["source"] = text.replace("w = torch.full([1], 2.)", "w = torch.full([1], 2.5)")
-            changed += 1
-    assert changed == 1
+    taught = [c for c in notebook["cells"] if c["cell_type"] == "code" and "w = torch.full([1], 2.)" in source(c)]
+    assert taught, "notebook 01 sets w = 2"
+    cell = taught[0]  # the lesson's own w, not an exercise's
+    assert not [t for t in cell.get("metadata", {}).get("tags", []) if t.startswith("exercise-")]
+    cell["source"] = source(cell).replace("w = torch.full([1], 2.)", "w = torch.full([1], 2.5)")
     copy = tmp_path / original.name
     copy.write_text(json.dumps(notebook), encoding="utf-8")
     result = subprocess.run(
