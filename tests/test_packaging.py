@@ -16,6 +16,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import gradlab
+
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"pytorch": "torch"}  # conda-forge name -> PyPI name
 CONDA_ONLY = {"python", "pip", "graphviz"}  # not Python packages of ours (graphviz: the `dot` binary)
@@ -145,3 +147,15 @@ def test_make_lab_starts_jupyterlab_on_localhost(tmp_path: Path):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+
+
+def test_the_version_has_one_source():
+    """pyproject.toml reads the version from gradlab.__version__ instead of repeating it."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "version" not in pyproject["project"]
+    assert "version" in pyproject["project"]["dynamic"]
+    assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "gradlab.__version__"}
+    init = (ROOT / "gradlab" / "__init__.py").read_text()
+    versions = re.findall(r'^__version__ = "(\d+\.\d+\.\d+)"$', init, re.MULTILINE)
+    assert len(versions) == 1, "gradlab/__init__.py must assign __version__ once, to a literal setuptools can read"
+    assert gradlab.__version__ == versions[0]
