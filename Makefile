@@ -20,7 +20,10 @@ help:  ## list the targets
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --require-hashes -r constraints.txt
+	$(PY) -m pip install --quiet --require-hashes -r constraints.txt || { \
+	  echo "安装失败。若 pip 说 torch 的哈希不符（Linux）：先把 torch 2.13.0 装进 .venv，见 README 的 On a GPU machine。"; \
+	  echo "Install failed. If pip says torch's hashes do not match (Linux): install torch 2.13.0 into .venv first, see README, On a GPU machine."; \
+	  exit 1; }
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@rm -f $(VENV)/.installed-*
 	@touch $@
