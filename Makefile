@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-setup: $(STAMP)  ## create .venv and install gradlab with pinned dependencies (skipped when up to date)
+setup: $(STAMP)  ## create .venv and install gradlab with the hash-checked lock, constraints.txt (skipped when up to date)
 
 lab: setup  ## open the notebooks in JupyterLab (127.0.0.1 only, token on)
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=notebooks $(ROOT_FLAG)
