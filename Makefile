@@ -1,5 +1,5 @@
 # gradlab — run `make help` for the targets.
-# Set-up is shared by every target: a .venv with the project and its pinned
+# Set-up is shared by every target: a .venv with the project and its locked, hash-checked
 # dependencies, reinstalled only when pyproject.toml or constraints.txt change.
 
 PYTHON ?= python3
@@ -8,6 +8,7 @@ PY     := $(VENV)/bin/python
 HASH   := $(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
 STAMP  := $(VENV)/.installed-$(HASH)
 PORT   ?= 8888
+UV     := .venv-lock/bin/uv
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
@@ -19,12 +20,15 @@ help:  ## list the targets
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[lab,test]'
+	$(PY) -m pip install --quiet --require-hashes -r constraints.txt || { \
+	  echo "安装失败。若 pip 说 torch 的哈希不符（Linux）：先把 torch 2.13.0 装进 .venv，见 README 的 On a GPU machine。"; \
+	  echo "Install failed. If pip says torch's hashes do not match (Linux): install torch 2.13.0 into .venv first, see README, On a GPU machine."; \
+	  exit 1; }
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-setup: $(STAMP)  ## create .venv and install gradlab with pinned dependencies (skipped when up to date)
+setup: $(STAMP)  ## create .venv and install gradlab with the hash-checked lock, constraints.txt (skipped when up to date)
 
 lab: setup  ## open the notebooks in JupyterLab (127.0.0.1 only, token on)
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=notebooks $(ROOT_FLAG)
@@ -42,9 +46,13 @@ images: setup  ## rebuild every figure in src_images/
 bench: setup  ## print the benchmark tables
 	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
-lock: setup  ## re-pin constraints.txt from the current .venv
-	$(PY) tools/lock.py constraints.txt
+$(UV):  # uv resolves the lock; it lives in its own venv, not in the project's
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet uv==0.13.9
+
+lock: $(UV)  ## re-resolve constraints.txt from pyproject.toml (uv: markers and hashes)
+	$(PYTHON) tools/lock.py --uv $(UV) constraints.txt
 
 clean:  ## remove .venv, caches and test artifacts (never touches notebooks/)
-	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache test-artifacts *.egg-info
+	rm -rf $(VENV) .venv-lock .pytest_cache .hypothesis .ruff_cache test-artifacts *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import ast
+import functools
+import hashlib
+import importlib.util
 import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,7 +19,13 @@ import time
 import tomllib
 import urllib.error
 import urllib.request
+from importlib.metadata import packages_distributions
 from pathlib import Path
+
+import pytest
+from packaging.markers import Marker
+
+import gradlab
 
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"pytorch": "torch"}  # conda-forge name -> PyPI name
@@ -57,16 +68,178 @@ def test_environment_yml_has_graphviz():
     assert re.search(r"^\s*-\s+graphviz\b", (ROOT / "environment.yml").read_text(), re.MULTILINE)
 
 
-def test_constraints_pin_every_direct_dependency_with_a_reason():
-    pins = {}
+def lock_pins() -> list[dict]:
+    """constraints.txt as one dict per pin: name, version, marker, hashes, why (the `# why:` above it)."""
+    pins: list[dict] = []
+    why = None
     for line in (ROOT / "constraints.txt").read_text().splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        match = re.match(r"([A-Za-z0-9_.\-]+)==(\S+)\s+#\s*(\S.*)", line)
-        assert match, f"not a pin with a reason: {line!r}"
-        pins[canonical(match.group(1))] = match.group(2)
-    assert pins["torch"] == "2.13.0"
+        if line.startswith("# why: "):
+            why = line.removeprefix("# why: ")
+        elif re.match(r"[A-Za-z0-9]", line):
+            match = re.match(r"([A-Za-z0-9_.\-]+)==(\S+)(?: ; (.+?))?(?: \\)?$", line)
+            assert match, f"not a pin: {line!r}"
+            name, version, marker = match.groups()
+            pins.append({"name": canonical(name), "version": version, "marker": marker, "hashes": [], "why": why})
+            why = None
+        elif line.strip().startswith("--hash="):
+            pins[-1]["hashes"].append(re.match(r"\s*--hash=sha256:([0-9a-f]{64})(?: \\)?$", line).group(1))
+    return pins
+
+
+def pins_here() -> dict[str, str]:
+    """The pins whose markers hold on this machine's Python: what `make setup` installs here."""
+    here = {}
+    for pin in lock_pins():
+        if pin["marker"] is None or Marker(pin["marker"]).evaluate():
+            assert pin["name"] not in here, f"two pins of {pin['name']} hold here"
+            here[pin["name"]] = pin["version"]
+    return here
+
+
+def test_lock_pins_every_direct_dependency_with_a_reason():
+    pins = {pin["name"]: pin for pin in lock_pins()}
     assert pyproject_names() <= set(pins)
+    for name in pyproject_names():
+        assert pins[name]["why"], f"{name} has no `# why:` line"
+    assert pins["torch"]["version"] == "2.13.0"
+    assert pins["torch"]["marker"] is None
+
+
+def test_lock_hashes_every_pin():
+    for pin in lock_pins():
+        assert pin["hashes"], f"{pin['name']} has no hash: pip install --require-hashes would refuse the file"
+        assert len(set(pin["hashes"])) == len(pin["hashes"]), pin["name"]
+
+
+def test_lock_has_markers_and_one_version_of_each_package_here():
+    pins = {pin["name"]: pin for pin in lock_pins()}
+    assert pins["colorama"]["marker"] == "sys_platform == 'win32'"
+    assert pins["appnope"]["marker"] == "sys_platform == 'darwin'"
+    here = pins_here()
+    assert "colorama" not in here and "appnope" not in here
+    assert pyproject_names() <= set(here)
+
+
+def test_lock_leaves_out_torchs_cuda_packages():
+    """On this CPU machine `make setup` must not pull PyPI's CUDA build's several GB of libraries."""
+    cuda = [pin["name"] for pin in lock_pins() if re.match(r"(nvidia-|cuda-|triton$)", pin["name"])]
+    assert cuda == []
+
+
+def test_lock_hashes_the_cpu_torch_wheel_pip_finds_here():
+    text = (ROOT / "constraints.txt").read_text()
+    wheel = re.search(r"^#\s+(torch-2\.13\.0\+cpu-\S+\.whl)$", text, re.MULTILINE).group(1)
+    spec = importlib.util.spec_from_file_location("lock", ROOT / "tools" / "lock.py")
+    lock = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lock)
+    found = [folder / wheel for folder in lock.find_links() if (folder / wheel).is_file()]
+    if not found:
+        pytest.skip(f"{wheel} is not on this machine's disk")
+    torch = next(pin for pin in lock_pins() if pin["name"] == "torch")
+    assert hashlib.sha256(found[0].read_bytes()).hexdigest() in torch["hashes"]
+
+
+def test_makefile_installs_the_lock_with_hashes_and_restamps_when_it_changes(tmp_path: Path):
+    for name in ("Makefile", "pyproject.toml", "constraints.txt"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + (ROOT / "constraints.txt").read_bytes())
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv" / f".installed-{digest.hexdigest()[:16]}").touch()
+
+    def dry_run() -> str:
+        return subprocess.run(["make", "-n", "setup"], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+
+    assert "pip install" not in dry_run()  # up to date: nothing to do
+    with (tmp_path / "constraints.txt").open("a") as lock:
+        lock.write("# changed\n")
+    commands = dry_run()
+    assert "pip install --quiet --require-hashes -r constraints.txt" in commands
+    assert "--no-deps --no-build-isolation -e ." in commands
+
+
+def test_environment_yml_versions_are_the_locks():
+    here = pins_here()
+    text = (ROOT / "environment.yml").read_text().split("- pip:", 1)[0]
+    pinned = re.findall(r"^\s*-\s+([A-Za-z0-9_.\-]+)=([0-9][0-9.]*)", text, re.MULTILINE)
+    assert len(pinned) >= 5
+    for name, version in pinned:
+        name = CONDA_NAMES.get(canonical(name), canonical(name))
+        if name == "python":
+            assert sys.version.startswith(version + ".")
+        else:
+            assert here[name] == version or here[name].startswith(version + "."), (name, version, here[name])
+
+
+# Declared dependencies that no code imports, and where each is used instead.
+USED_WITHOUT_IMPORT = {
+    "jupyterlab": ("Makefile", "jupyter lab"),
+    "jupyterlab-language-pack-zh-cn": ("tests/test_packaging.py", "zh_CN"),
+    "ipykernel": ("notebooks/01-autograd-grad-mse.ipynb", "Python 3 (ipykernel)"),
+    "nbval": ("Makefile", "--nbval"),
+    "pytest-timeout": ("pyproject.toml", "timeout = "),
+    "ruff": ("Makefile", "ruff check"),
+    "mypy": ("pyproject.toml", "[tool.mypy]"),
+}
+# Imported, yet not declared: each is optional or comes with a declared package.
+IMPORTED_UNDECLARED = {
+    "graphviz": "bench/bench_graph.py's torchviz columns; they say why they are empty without it",
+    "torchviz": "bench/bench_graph.py's torchviz columns; they say why they are empty without it",
+    "jupyter-client": "bench/bench_widgets.py; installed with ipykernel and nbclient",
+}
+
+
+def imported_modules(folder: str) -> dict[str, str]:
+    """Top-level third-party modules imported by the .py files and notebooks under a folder: module -> a file."""
+    sources = [(path, path.read_text()) for path in (ROOT / folder).rglob("*.py")]
+    for path in (ROOT / folder).rglob("*.ipynb"):
+        cells = json.loads(path.read_text())["cells"]
+        code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+        sources.append((path, "\n".join(line for cell in code for line in cell.splitlines() if line[:1] not in "%!")))
+    found = {}
+    for path, source in sources:
+        for node in ast.walk(ast.parse(source)):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                if top not in sys.stdlib_module_names and top != "gradlab":
+                    found.setdefault(top, str(path.relative_to(ROOT)))
+    return found
+
+
+@functools.cache
+def distributions() -> dict[str, list[str]]:
+    return packages_distributions()
+
+
+def distribution(module: str) -> str:
+    return canonical(distributions().get(module, [module])[0])
+
+
+def test_gradlab_imports_only_its_declared_runtime_dependencies():
+    runtime = {
+        requirement_name(r) for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    }
+    imported = {distribution(module) for module in imported_modules("gradlab")}
+    assert imported <= runtime, f"imported but not in [project] dependencies: {sorted(imported - runtime)}"
+
+
+def test_every_declared_dependency_is_used_and_every_import_declared():
+    imported = {}
+    for folder in ("gradlab", "tests", "tools", "bench", "notebooks"):
+        for module, path in imported_modules(folder).items():
+            imported.setdefault(distribution(module), path)
+    declared = pyproject_names()
+    undeclared = set(imported) - declared - set(IMPORTED_UNDECLARED)
+    assert not undeclared, (
+        f"imported but not declared in pyproject.toml: {[(n, imported[n]) for n in sorted(undeclared)]}"
+    )
+    for name in sorted(declared - set(imported)):
+        assert name in USED_WITHOUT_IMPORT, f"{name} is declared in pyproject.toml but nothing imports or runs it"
+        path, needle = USED_WITHOUT_IMPORT[name]
+        assert needle in (ROOT / path).read_text(), f"{name}: {needle!r} is no longer in {path}"
+    assert not set(IMPORTED_UNDECLARED) & declared, "declared now: drop it from IMPORTED_UNDECLARED"
 
 
 def test_pyproject_keeps_ranges():
@@ -145,3 +318,15 @@ def test_make_lab_starts_jupyterlab_on_localhost(tmp_path: Path):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+
+
+def test_the_version_has_one_source():
+    """pyproject.toml reads the version from gradlab.__version__ instead of repeating it."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "version" not in pyproject["project"]
+    assert "version" in pyproject["project"]["dynamic"]
+    assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "gradlab.__version__"}
+    init = (ROOT / "gradlab" / "__init__.py").read_text()
+    versions = re.findall(r'^__version__ = "(\d+\.\d+\.\d+)"$', init, re.MULTILINE)
+    assert len(versions) == 1, "gradlab/__init__.py must assign __version__ once, to a literal setuptools can read"
+    assert gradlab.__version__ == versions[0]
