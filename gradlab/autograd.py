@@ -199,7 +199,7 @@ def grad(
     passed: Any = inputs if isinstance(inputs, (torch.Tensor, GradientEdge, dict)) else input_tuple
     extra = {} if only_inputs is True else {"only_inputs": only_inputs}  # PyTorch warns when it is given
     try:
-        return torch.autograd.grad(
+        result: tuple[torch.Tensor | None, ...] | dict[str, torch.Tensor | None] = torch.autograd.grad(
             output_tuple,
             passed,
             grad_outputs=grad_outputs,
@@ -213,6 +213,7 @@ def grad(
     except (RuntimeError, TypeError, ValueError) as error:
         _recorded_nothing(output_tuple, input_tuple, error)
         reraise_with_hint(error)
+    return result
 
 
 def _leaves_reached(tensors: tuple[Any, ...]) -> list[torch.Tensor]:

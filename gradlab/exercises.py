@@ -385,13 +385,15 @@ def _descent(steps: int = 5, lr: float = 0.1, *, zero: bool = True) -> float:
 def _ratio_row_sums() -> list[float]:
     a = torch.tensor([1.0, 3.0], dtype=torch.float64)
     jac = torch.autograd.functional.jacobian(lambda a: a / a.sum(), a)
-    return jac.sum(dim=1).tolist()
+    row_sums: list[float] = jac.sum(dim=1).tolist()
+    return row_sums
 
 
 def _ratio_column_sums() -> list[float]:
     a = torch.tensor([1.0, 3.0], dtype=torch.float64)
     jac = torch.autograd.functional.jacobian(lambda a: a / a.sum(), a)
-    return jac.sum(dim=0).tolist()
+    column_sums: list[float] = jac.sum(dim=0).tolist()
+    return column_sums
 
 
 def _uniform_softmax() -> tuple[float, float, float]:

@@ -36,7 +36,7 @@ from __future__ import annotations
 import textwrap
 from typing import Generic, TypeVar
 
-import ipywidgets as widgets  # type: ignore[import-untyped]
+import ipywidgets as widgets
 
 from gradlab._checks import as_logits, as_number, as_steps
 from gradlab._explorer_math import (

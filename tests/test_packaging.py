@@ -203,7 +203,8 @@ def imported_modules(folder: str) -> dict[str, str]:
                 names = [node.module]
             for name in names:
                 top = name.split(".")[0]
-                if top not in sys.stdlib_module_names and top != "gradlab":
+                local = (path.parent / f"{top}.py").exists()  # a sibling module, e.g. one test file importing another
+                if top not in sys.stdlib_module_names and top != "gradlab" and not local:
                     found.setdefault(top, str(path.relative_to(ROOT)))
     return found
 
