@@ -14,10 +14,12 @@ from gradlab.gradcheck import check_grad
 from gradlab.graph import Graph, build_graph
 from gradlab.jacobians import compare_jacobians, jacobian, softmax_jacobian, vjp
 from gradlab.render import GraphView, draw
+from gradlab.trace import BackwardTrace, trace_backward
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BackwardTrace",
     "GradAccumulationWarning",
     "Graph",
     "GraphView",
@@ -31,5 +33,6 @@ __all__ = [
     "requires_grad_",
     "softmax",
     "softmax_jacobian",
+    "trace_backward",
     "vjp",
 ]
