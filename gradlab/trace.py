@@ -477,8 +477,31 @@ def trace_backward(
     # frame has a public name, so build_graph names tensors from the caller's variables.
     graph = build_graph(*tensors)
     recorder = _Recorder()
-    handles = []
     grads = None
+    failure: BaseException | None = None
+    handles = _register(graph, recorder)
+    try:
+        if wanted is None:
+            torch.autograd.backward(tensors, grad_tensors=seeds, retain_graph=retain_graph, create_graph=create_graph)
+        else:
+            grads = torch.autograd.grad(
+                tensors, wanted, grad_outputs=seeds, retain_graph=retain_graph, create_graph=create_graph
+            )
+    except (RuntimeError, TypeError, ValueError) as error:
+        failure = error
+    finally:
+        for handle in handles:
+            handle.remove()
+    if failure is not None:
+        # The error (kept by a notebook as the last traceback) must not keep the graph or the copies alive.
+        del graph, recorder, handles
+        reraise_with_hint(failure)
+    return _assemble(graph, recorder, tensors, seeds, grads)
+
+
+def _register(graph: Graph, recorder: _Recorder) -> list[Any]:
+    """Put the recorder's hooks on every function of ``graph``; the handles remove them."""
+    handles = []
     try:
         for node in graph.nodes:
             if node.kind == "function":
@@ -487,21 +510,11 @@ def trace_backward(
                 leaf = node.obj.variable
                 handles.append(node.obj.register_prehook(partial(recorder.accumulate_starts, node.id, leaf)))
                 handles.append(node.obj.register_hook(partial(recorder.accumulate_ran, node.id, leaf)))
-        try:
-            if wanted is None:
-                torch.autograd.backward(
-                    tensors, grad_tensors=seeds, retain_graph=retain_graph, create_graph=create_graph
-                )
-            else:
-                grads = torch.autograd.grad(
-                    tensors, wanted, grad_outputs=seeds, retain_graph=retain_graph, create_graph=create_graph
-                )
-        except (RuntimeError, TypeError, ValueError) as error:
-            reraise_with_hint(error)
-    finally:
+    except BaseException:
         for handle in handles:
             handle.remove()
-    return _assemble(graph, recorder, tensors, seeds, grads)
+        raise
+    return handles
 
 
 def _assemble(
