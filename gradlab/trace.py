@@ -473,8 +473,10 @@ def trace_backward(
     if inputs is not None:
         wanted = _tensors(inputs, "inputs")
         _check_differentiable(wanted)
-    # Built BEFORE backward, while the saved tensors are still readable. No tensor in this
-    # frame has a public name, so build_graph names tensors from the caller's variables.
+    # build_graph names tensors after the variables of the innermost frame that holds them:
+    # drop the parameters that may be tensors, so names come from the caller (a, not inputs).
+    del inputs, grad_outputs
+    # Built BEFORE backward, while the saved tensors are still readable.
     graph = build_graph(*tensors)
     recorder = _Recorder()
     grads = None

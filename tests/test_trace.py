@@ -298,6 +298,31 @@ def test_ids_and_names_are_build_graphs(recorders):
     assert_no_hook_left(recorders)
 
 
+def test_names_come_from_the_caller_not_from_trace_backward():
+    a = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    v = torch.tensor([0.0, 1.0, 0.0])
+    p = torch.softmax(a, dim=0)
+    trace = trace_backward(p, inputs=a, grad_outputs=v)  # a single tensor, not a list
+    assert trace.graph.find("a").kind == "leaf"
+    assert trace.graph.find("p").kind == "output"
+    assert "inputs" not in [n.name for n in trace.graph.nodes]
+    assert torch.allclose(trace.grads[0], torch.autograd.grad(torch.softmax(a, 0)[1], a)[0])
+
+
+def test_a_non_leaf_input_stops_the_engine_there():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    loss = (h * h).sum()
+    trace = trace_backward(loss, inputs=[h])
+    graph = trace.graph
+    assert torch.allclose(trace.grads[0], 2 * h.detach())
+    h_fn = graph.node_for(h).id
+    assert trace.status(len(trace))[h_fn] == "skipped"  # the gradient stops at h
+    into_h = [e.grad for e in graph.edges if e.dst == h_fn and e.kind == "next"]
+    assert into_h and all(g is not None for g in into_h)
+    assert x.grad is None
+
+
 # --- The seed, number by number --------------------------------------------------
 
 
