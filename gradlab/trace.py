@@ -17,6 +17,7 @@ engine ran them.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -290,19 +291,20 @@ class _Recorder:
     def __init__(self) -> None:
         self.records: list[tuple[int, _Grads, _Grads, torch.Tensor | None, torch.Tensor | None]] = []
         self.before: dict[int, torch.Tensor | None] = {}
-        # (id, version) -> (the tensor, its copy): the same gradient is often both sent by one
-        # function and received by the next; copy it once. The tensor is held so its id stays unique.
-        self.copies: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]] = {}
+        # id -> (weak reference to the gradient, its version, its copy): the same gradient is
+        # usually sent by one function and received by the next; copy it once. The weak reference
+        # tells a reused id apart and lets the engine free its gradients as usual.
+        self.copies: dict[int, tuple[weakref.ref[torch.Tensor], int, torch.Tensor]] = {}
 
     def copy(self, grad: torch.Tensor | None) -> torch.Tensor | None:
         if grad is None:
             return None
-        key = (id(grad), grad._version)
-        hit = self.copies.get(key)
-        if hit is None:
-            hit = (grad, grad.detach().clone())
-            self.copies[key] = hit
-        return hit[1]
+        hit = self.copies.get(id(grad))
+        if hit is not None and hit[0]() is grad and hit[1] == grad._version:
+            return hit[2]
+        copied = grad.detach().clone()
+        self.copies[id(grad)] = (weakref.ref(grad), grad._version, copied)
+        return copied
 
     def function_ran(self, node: int, grad_inputs: Sequence[Any], grad_outputs: Sequence[Any]) -> None:
         copy = self.copy
@@ -552,7 +554,7 @@ def _assemble(
                 grad_after=after,
             )
         )
-    recorder.copies.clear()  # let the engine's gradients go; the copies live on in the steps
+    recorder.copies.clear()
     start: list[torch.Tensor | None] = []
     for i, tensor in enumerate(tensors):
         given = seeds[i] if seeds is not None and i < len(seeds) else None

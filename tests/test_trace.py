@@ -455,6 +455,26 @@ def test_trace_does_not_change_when_grad_changes_afterwards():
     assert trace.steps[-1].grad_outputs[0].tolist() == [2.0]
 
 
+def test_each_gradient_is_copied_once_and_the_engines_are_let_go():
+    h = torch.tensor([1.0], requires_grad=True)
+    engine_grads: list = []
+    out = h
+    for _ in range(50):
+        out = out * 2
+        out.register_hook(lambda g: engine_grads.append(weakref.ref(g)))
+    alive_at_the_end: list = []
+    h.register_hook(lambda g: alive_at_the_end.append(sum(ref() is not None for ref in engine_grads)))
+    trace = trace_backward(out)
+    assert alive_at_the_end[0] <= 2  # while backward runs, the engine frees gradients it no longer needs
+    # What one function sends is what the next receives: one copy, shared.
+    for sender, receiver in zip(trace.steps, trace.steps[1:], strict=False):
+        assert receiver.grad_outputs[0] is sender.grad_inputs[0]
+    copies = {id(g) for s in trace.steps for g in (*s.grad_outputs, *s.grad_inputs) if g is not None}
+    assert len(copies) == len(trace.steps)
+    gc.collect()
+    assert len(engine_grads) == 50 and all(ref() is None for ref in engine_grads)  # the trace holds only copies
+
+
 @pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True:UserWarning")
 def test_create_graph_then_trace_the_gradient():
     x = torch.tensor([1.0, -2.0, 0.5], requires_grad=True)
