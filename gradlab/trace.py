@@ -134,6 +134,8 @@ class BackwardTrace:
             ``"next"`` arrow carries the sender's ``grad_inputs[edge.index]``, a
             ``"grad_fn"`` arrow the gradient backward started with, a
             ``"variable"`` arrow the gradient ``AccumulateGrad`` added into the leaf.
+            Its nodes show the graph as it was before backward (a leaf's label
+            and ``Node.grad`` hold the ``.grad`` it had then).
         steps: the functions in the order the engine ran them.
         grads: with ``inputs`` given, what ``torch.autograd.grad`` returned;
             ``None`` otherwise (the gradients are in the leaves' ``.grad``).

@@ -74,7 +74,12 @@ def same(a: torch.Tensor | None, b: torch.Tensor | None) -> bool:
 
 @pytest.fixture
 def recorders(monkeypatch) -> list:
-    """Weak references to every recorder trace_backward creates: dead once no hook holds them."""
+    """Weak references to every recorder trace_backward creates: dead once no hook holds them.
+
+    Autograd nodes expose no hook dictionary (torch 2.13: no ``_backward_hooks`` on C++ nodes nor
+    on custom Function nodes), so "no hook left" is checked this way: every hook trace_backward
+    registers holds its recorder, so a recorder that is garbage after the call has no hook on any node.
+    """
     refs: list = []
     original = gradlab.trace._Recorder.__init__
 
@@ -379,6 +384,28 @@ def test_chain_rule_only_for_single_numbers():
     zero_upstream = [r for i in range(len(trace)) for r in trace.chain_rule(i) if r.upstream == 0.0]
     assert zero_upstream and all(r.local is None and r.factor is None for r in zero_upstream)
     assert all("?" in str(r) for r in zero_upstream)
+
+
+@pytest.mark.parametrize(
+    ("op", "derivative"),
+    [
+        (torch.sin, torch.cos),
+        (torch.exp, torch.exp),
+        (torch.tanh, lambda x: 1 - torch.tanh(x) ** 2),
+        (lambda x: x**2, lambda x: 2 * x),
+        (torch.sigmoid, lambda x: torch.sigmoid(x) * (1 - torch.sigmoid(x))),
+    ],
+)
+def test_chain_rule_local_derivative_is_the_closed_form(op, derivative):
+    x0 = torch.tensor(0.7, dtype=torch.float64)
+    w = x0.clone().requires_grad_()
+    out = op(w) * 3.0  # upstream into op is 3, not 1
+    trace = trace_backward(out)
+    (rule,) = trace.chain_rule(1)
+    assert rule.upstream == 3.0
+    assert rule.local == pytest.approx(derivative(x0).item(), rel=1e-12)
+    assert rule.downstream == pytest.approx(3.0 * derivative(x0).item(), rel=1e-12)
+    assert rule.into == "w"
 
 
 def test_status_and_edge_grads_step_by_step():
