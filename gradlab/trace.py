@@ -27,7 +27,6 @@ import torch
 
 from gradlab._format import short
 from gradlab._messages import bilingual, reraise_with_hint
-from gradlab.autograd import _check_differentiable, _tensors
 from gradlab.graph import Edge, Graph, build_graph, tensor_text
 
 __all__ = ["BackwardTrace", "ChainRule", "Step", "trace_backward"]
@@ -377,6 +376,41 @@ def _outputs(outputs: tuple[object, ...]) -> list[torch.Tensor]:
     return items  # type: ignore[return-value]
 
 
+def _inputs(value: object) -> tuple[torch.Tensor, ...]:
+    items = (value,) if isinstance(value, torch.Tensor) else value
+    if not isinstance(items, (list, tuple)):
+        raise TypeError(
+            bilingual(
+                f"inputs 应该是张量或张量列表，但收到的是 {type(value).__name__}。",
+                f"inputs must be a tensor or a list of tensors, not {type(value).__name__}.",
+                todo_zh="传入张量，例如 inputs=[w]。",
+                todo_en="Pass tensors, e.g. inputs=[w].",
+            )
+        )
+    for i, item in enumerate(items):
+        if not isinstance(item, torch.Tensor):
+            raise TypeError(
+                bilingual(
+                    f"inputs[{i}] 应该是张量，但收到的是 {type(item).__name__}。",
+                    f"inputs[{i}] must be a tensor, not {type(item).__name__}.",
+                    todo_zh="列表里只能放张量；数字请先用 torch.tensor(...) 变成张量。",
+                    todo_en="Put only tensors in the list; turn numbers into tensors with torch.tensor(...) first.",
+                )
+            )
+        if not (item.is_floating_point() or item.is_complex()):
+            raise RuntimeError(
+                bilingual(
+                    f"inputs[{i}] 的类型是 {item.dtype}：整数或布尔张量不能求梯度，梯度只对浮点数（或复数）有意义。",
+                    f"inputs[{i}] has dtype {item.dtype}: integer and bool tensors cannot have gradients; "
+                    "a gradient only makes sense for floating point (or complex) numbers.",
+                    todo_zh="用浮点数创建它，例如 torch.tensor([1.0, 2.0])，调用 requires_grad_() 后重新计算输出。",
+                    todo_en="Create it with floats, e.g. torch.tensor([1.0, 2.0]), call requires_grad_(), "
+                    "then recompute the output.",
+                )
+            )
+    return tuple(items)
+
+
 def _grad_outputs(value: object) -> list[torch.Tensor | None] | None:
     if value is None:
         return None
@@ -436,7 +470,8 @@ def trace_backward(
 
     Raises:
         TypeError: an output, input or ``grad_outputs`` entry is not a tensor.
-        RuntimeError: an output has no ``grad_fn``; or PyTorch refused (graph
+        RuntimeError: an output has no ``grad_fn``; an input is an integer or
+            bool tensor; or PyTorch refused (graph
             already freed: use ``retain_graph=True``; non-scalar output without
             ``grad_outputs``; ...).
 
@@ -473,10 +508,7 @@ def trace_backward(
     """
     tensors = _outputs(outputs)
     seeds = _grad_outputs(grad_outputs)
-    wanted = None
-    if inputs is not None:
-        wanted = _tensors(inputs, "inputs")
-        _check_differentiable(wanted)
+    wanted = None if inputs is None else _inputs(inputs)
     # build_graph names tensors after the variables of the innermost frame that holds them:
     # drop the parameters that may be tensors, so names come from the caller (a, not inputs).
     del inputs, grad_outputs

@@ -594,6 +594,17 @@ def test_error_non_tensor(call, zh, en):
     assert x.grad is None
 
 
+def test_error_integer_input(recorders):
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError) as info:
+        trace_backward(x.sum(), inputs=[torch.tensor([1, 2])])
+    bilingual_text(info.value, "整数或布尔张量不能求梯度", "integer and bool tensors cannot have gradients")
+    with pytest.raises(TypeError) as info:
+        trace_backward(x.sum(), inputs={"x": x})
+    bilingual_text(info.value, "inputs 应该是张量或张量列表", "inputs must be a tensor or a list of tensors, not dict")
+    assert recorders == [] and x.grad is None
+
+
 def test_error_unused_input_is_pytorchs_with_a_hint(recorders):
     x = torch.tensor([1.0, 2.0], requires_grad=True)
     unused = torch.tensor(1.0, requires_grad=True)
