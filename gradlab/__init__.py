@@ -15,11 +15,13 @@ from gradlab.gradcheck import check_grad
 from gradlab.graph import Graph, build_graph
 from gradlab.jacobians import jacobian, softmax_jacobian
 from gradlab.render import GraphView, draw
+from gradlab.trace import BackwardTrace, trace_backward
 from gradlab.vector_jacobian import vjp
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BackwardTrace",
     "GradAccumulationWarning",
     "Graph",
     "GraphView",
@@ -33,5 +35,6 @@ __all__ = [
     "requires_grad_",
     "softmax",
     "softmax_jacobian",
+    "trace_backward",
     "vjp",
 ]

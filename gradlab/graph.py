@@ -91,12 +91,16 @@ class Edge:
             (function → one of its ``next_functions``), ``"variable"``
             (``AccumulateGrad`` → its leaf) or ``"saved"`` (function → a value it saved).
         index: the position in ``next_functions`` (or 0).
+        grad: the gradient that flowed along this arrow during a traced
+            backward (:func:`gradlab.trace_backward`), detached; ``None`` where
+            nothing flowed or nothing was traced. Not compared by ``==``.
     """
 
     src: int
     dst: int
     kind: str
     index: int = 0
+    grad: torch.Tensor | None = field(default=None, compare=False)
 
 
 @dataclass(repr=False)
