@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 import gradlab
 import gradlab.render
 from gradlab import Graph, GraphView, build_graph, draw
-from gradlab.render import _pav
+from gradlab.layout import pav as _pav
 
 # --- Reference traversal ------------------------------------------------------
 
