@@ -54,7 +54,8 @@ class Layout:
     legend_x: float = 0.0
 
 
-def box_lines(node: Node, graph: Graph, show_saved: bool) -> list[tuple[str, str]]:
+def box_lines(node: Node, graph: Graph, show_saved: bool, *, saved: list[Node] | None = None) -> list[tuple[str, str]]:
+    """The (text, role) lines of ``node``'s box; ``saved``: its saved values, if already looked up."""
     label = node.label.split("\n")
     if node.kind != "function":
         return [(label[0], "title")] + [(line, "text") for line in label[1:]]
@@ -62,10 +63,11 @@ def box_lines(node: Node, graph: Graph, show_saved: bool) -> list[tuple[str, str
     if node.tensor_name:
         lines.append((f"grad_fn of {node.tensor_name}", "text"))
     if show_saved:
-        for child in graph.children(node.id, saved=True):
-            saved = graph.nodes[child]
-            if saved.kind == "saved":
-                lines.append((saved_line(saved), "freed" if saved.freed or saved.stale else "saved"))
+        if saved is None:
+            saved = [graph.nodes[child] for child in graph.children(node.id, saved=True)]
+        for value in saved:
+            if value.kind == "saved":
+                lines.append((saved_line(value), "freed" if value.freed or value.stale else "saved"))
     return lines
 
 
@@ -93,29 +95,41 @@ def pav(targets: list[float], gaps: list[float], weights: list[float]) -> list[f
     return [y + offset for y, offset in zip(result, offsets, strict=True)]
 
 
-def layout_graph(graph: Graph, show_saved: bool, highlighted: set[int], legend: bool) -> Layout:
-    visible = [n for n in graph.nodes if n.kind != "saved"]
-    index = {n.id: i for i, n in enumerate(visible)}
+def _boxes(graph: Graph, show_saved: bool, highlighted: set[int]) -> list[Box]:
+    """One box per node that is not a saved value, in walk order, sized to its text."""
+    saved: dict[int, list[Node]] = {}
+    if show_saved:
+        for edge in graph.edges:
+            if edge.kind == "saved":
+                saved.setdefault(edge.src, []).append(graph.nodes[edge.dst])
     boxes = []
-    for node in visible:
-        lines = box_lines(node, graph, show_saved)
-        width = max(text_width(text, SIZE) for text, _ in lines) + 2 * PAD_X
-        boxes.append(Box(node, lines, width, len(lines) * LINE + 2 * PAD_Y, highlighted=node.id in highlighted))
+    for node in graph.nodes:
+        if node.kind == "saved":
+            continue
+        lines = box_lines(node, graph, show_saved, saved=saved.get(node.id, []))
+        w = max(text_width(text, SIZE) for text, _ in lines) + 2 * PAD_X
+        boxes.append(Box(node, lines, w, len(lines) * LINE + 2 * PAD_Y, highlighted=node.id in highlighted))
+    return boxes
 
-    # Edges between visible boxes, duplicates counted (x * x uses x twice).
+
+def _edge_counts(graph: Graph, boxes: list[Box]) -> dict[tuple[int, int], int]:
+    """Arrows between boxes (box indices), duplicates counted (``x * x`` uses ``x`` twice)."""
+    index = {box.node.id: i for i, box in enumerate(boxes)}
     counts: dict[tuple[int, int], int] = {}
     for edge in graph.edges:
         if edge.kind != "saved":
-            key = (index[edge.src], index[edge.dst])
-            counts[key] = counts.get(key, 0) + 1
-    n = len(boxes)
+            pair = (index[edge.src], index[edge.dst])
+            counts[pair] = counts.get(pair, 0) + 1
+    return counts
+
+
+def _layers(n: int, counts: dict[tuple[int, int], int]) -> list[int]:
+    """Longest-path layering (Kahn's order): outputs on top, each box below all that point to it."""
     down: list[list[int]] = [[] for _ in range(n)]
     indegree = [0] * n
     for a, b in counts:
         down[a].append(b)
         indegree[b] += 1
-
-    # Longest-path layering (Kahn's order; outputs on top).
     layer = [0] * n
     ready = [i for i in range(n) if indegree[i] == 0]
     head = 0
@@ -127,47 +141,70 @@ def layout_graph(graph: Graph, show_saved: bool, highlighted: set[int], legend: 
             indegree[b] -= 1
             if indegree[b] == 0:
                 ready.append(b)
+    return layer
 
-    # Long edges pass through dummy points, one per layer crossed.
-    width = [b.w for b in boxes]
-    height = [b.h for b in boxes]
-    up_nb: list[list[int]] = [[] for _ in range(n)]
-    down_nb: list[list[int]] = [[] for _ in range(n)]
-    chains: list[tuple[list[int], int]] = []  # (vertex chain, count)
-    for (a, b), count in counts.items():
-        chain = [a]
-        for level in range(layer[a] + 1, layer[b]):
-            layer.append(level)
-            width.append(0.0)
-            height.append(0.0)
-            up_nb.append([])
-            down_nb.append([])
-            chain.append(len(layer) - 1)
-        chain.append(b)
+
+@dataclass
+class _Grid:
+    """The layered graph: boxes ``0..n-1``, then one dummy point per layer a long arrow crosses."""
+
+    n: int
+    layer: list[int]
+    width: list[float]
+    height: list[float]
+    up: list[list[int]] = field(default_factory=list)  # neighbours one layer up
+    down: list[list[int]] = field(default_factory=list)  # neighbours one layer down
+    chains: list[tuple[list[int], int]] = field(default_factory=list)  # (vertices of one arrow, count)
+
+    def dummy(self, level: int) -> int:
+        self.layer.append(level)
+        self.width.append(0.0)
+        self.height.append(0.0)
+        self.up.append([])
+        self.down.append([])
+        return len(self.layer) - 1
+
+    def link(self, chain: list[int], count: int) -> None:
         for u, v in itertools.pairwise(chain):
-            down_nb[u].append(v)
-            up_nb[v].append(u)
-        chains.append((chain, count))
-    total = len(layer)
-    dummy = [i >= n for i in range(total)]
+            self.down[u].append(v)
+            self.up[v].append(u)
+        self.chains.append((chain, count))
 
-    # Initial order: the walk order (ids), dummies after their source.
-    key = [float(boxes[i].node.id) if i < n else 0.0 for i in range(total)]
-    for chain, _ in chains:
+
+def _grid(boxes: list[Box], counts: dict[tuple[int, int], int], layer: list[int]) -> _Grid:
+    """Boxes and arrows with long arrows split into dummy points, one per layer crossed."""
+    n = len(boxes)
+    grid = _Grid(
+        n, list(layer), [b.w for b in boxes], [b.h for b in boxes], [[] for _ in range(n)], [[] for _ in range(n)]
+    )
+    for (a, b), count in counts.items():
+        chain = [a] + [grid.dummy(level) for level in range(layer[a] + 1, layer[b])] + [b]
+        grid.link(chain, count)
+    return grid
+
+
+def _initial_rows(grid: _Grid, boxes: list[Box]) -> list[list[int]]:
+    """Each layer in walk order (node ids); a dummy right after the box its arrow starts at."""
+    total = len(grid.layer)
+    key = [float(boxes[i].node.id) if i < grid.n else 0.0 for i in range(total)]
+    for chain, _ in grid.chains:
         for v in chain[1:-1]:
             key[v] = key[chain[0]] + 0.5
-    depth = max(layer) + 1 if layer else 0
-    rows: list[list[int]] = [[] for _ in range(depth)]
+    rows: list[list[int]] = [[] for _ in range(max(grid.layer) + 1 if grid.layer else 0)]
     for v in sorted(range(total), key=lambda v: (key[v], v)):
-        rows[layer[v]].append(v)
+        rows[grid.layer[v]].append(v)
+    return rows
 
-    # Barycenter sweeps.
-    pos = [0] * total
+
+def _order(grid: _Grid, rows: list[list[int]]) -> list[list[int]]:
+    """Barycenter sweeps, down then up, to untangle the arrows."""
+    depth = len(rows)
+    pos = [0] * len(grid.layer)
     for row in rows:
         for i, v in enumerate(row):
             pos[v] = i
     for _ in range(_SWEEPS):
-        for neighbours, order in ((up_nb, range(1, depth)), (down_nb, range(depth - 2, -1, -1))):
+        for neighbours, order in ((grid.up, range(1, depth)), (grid.down, range(depth - 2, -1, -1))):
             for level in order:
                 row = rows[level]
                 bary = {}
@@ -177,9 +214,14 @@ def layout_graph(graph: Graph, show_saved: bool, highlighted: set[int], legend: 
                 row.sort(key=lambda v: (bary[v], pos[v]))
                 for i, v in enumerate(row):
                     pos[v] = i
+    return rows
 
-    # Horizontal positions: pull towards the neighbours, keep the boxes apart.
-    x = [0.0] * total
+
+def _x_positions(grid: _Grid, rows: list[list[int]]) -> list[float]:
+    """Box centres: pulled towards their neighbours (least squares), kept apart, long arrows straight."""
+    width = grid.width
+    dummy = [v >= grid.n for v in range(len(grid.layer))]
+    x = [0.0] * len(grid.layer)
     gaps_by_row = []
     for row in rows:
         gaps = [0.0]
@@ -190,9 +232,10 @@ def layout_graph(graph: Graph, show_saved: bool, highlighted: set[int], legend: 
         placed = pav([0.0] * len(row), gaps, [1.0] * len(row))
         for v, value in zip(row, placed, strict=True):
             x[v] = value
-    weights = [4.0 if d else 1.0 for d in dummy]  # long edges straight
+    weights = [4.0 if d else 1.0 for d in dummy]
+    depth = len(rows)
     for _ in range(_SWEEPS * 2):
-        for neighbours, order in ((up_nb, range(1, depth)), (down_nb, range(depth - 2, -1, -1))):
+        for neighbours, order in ((grid.up, range(1, depth)), (grid.down, range(depth - 2, -1, -1))):
             for level in order:
                 row = rows[level]
                 targets = []
@@ -202,54 +245,74 @@ def layout_graph(graph: Graph, show_saved: bool, highlighted: set[int], legend: 
                 placed = pav(targets, gaps_by_row[level], [weights[v] for v in row])
                 for v, value in zip(row, placed, strict=True):
                     x[v] = value
-    left = min((x[v] - width[v] / 2 for v in range(total)), default=0.0)
+    left = min((x[v] - width[v] / 2 for v in range(len(x))), default=0.0)
     shift = MARGIN - left
-    x = [value + shift for value in x]
+    return [value + shift for value in x]
 
-    # Vertical positions: one row per layer, boxes centred in their row.
-    y = [0.0] * total
+
+def _y_positions(grid: _Grid, rows: list[list[int]]) -> tuple[list[float], list[float], float]:
+    """Tops of the boxes (centred in their row), the middle of each row, and the graph's height."""
+    y = [0.0] * len(grid.layer)
     top = MARGIN
     row_mid = []
     for row in rows:
-        row_h = max((height[v] for v in row), default=0.0)
+        row_h = max((grid.height[v] for v in row), default=0.0)
         for v in row:
-            y[v] = top + (row_h - height[v]) / 2
+            y[v] = top + (row_h - grid.height[v]) / 2
         row_mid.append(top + row_h / 2)
         top += row_h + _V_GAP
-    graph_h = top - _V_GAP + MARGIN
-    graph_w = max((x[v] + width[v] / 2 for v in range(total)), default=0.0) + MARGIN
+    return y, row_mid, top - _V_GAP + MARGIN
 
-    for i, box in enumerate(boxes):
-        box.x, box.y = x[i], y[i]
+
+def _routes(grid: _Grid, boxes: list[Box], x: list[float], y: list[float], row_mid: list[float]) -> list[Route]:
+    """One polyline per arrow: from the bottom of its box, through its dummy points, to the top of the next."""
     routes = []
-    for chain, count in chains:
+    for chain, count in grid.chains:
         a, b = chain[0], chain[-1]
-        points = [(x[a], y[a] + height[a])]
-        points.extend((x[v], row_mid[layer[v]]) for v in chain[1:-1])
+        points = [(x[a], y[a] + grid.height[a])]
+        points.extend((x[v], row_mid[grid.layer[v]]) for v in chain[1:-1])
         points.append((x[b], y[b]))
         routes.append(Route(points, boxes[a].highlighted and boxes[b].highlighted, count))
+    return routes
 
-    entries: list[tuple[str, str]] = []
-    if legend:
-        kinds = {b.node.kind for b in boxes}
-        entries = [("arrow", "arrow: the way backward() walks")]
-        names = {
-            "output": "output tensor (value)",
-            "function": "backward function (grad_fn)",
-            "accumulate": "AccumulateGrad: adds into .grad",
-            "leaf": "leaf tensor (requires_grad=True)",
-        }
-        entries += [(kind, text) for kind, text in names.items() if kind in kinds]
-        roles = {role for b in boxes for _, role in b.lines}
-        if "saved" in roles:
-            entries.append(("saved", "saved for backward (_saved_*)"))
-        if any(b.node.freed for b in boxes):
-            entries.append(("freed", "freed: backward() ran without"))
-            entries.append(("", "retain_graph=True"))
-        if any(b.node.stale for b in boxes):
-            entries.append(("freed", "changed in place after saving"))
-        if highlighted:
-            entries.append(("highlight", "highlighted path"))
+
+def _legend(boxes: list[Box], highlighted: set[int]) -> list[tuple[str, str]]:
+    """(swatch, text) for each kind of box and mark that the picture shows."""
+    kinds = {b.node.kind for b in boxes}
+    entries = [("arrow", "arrow: the way backward() walks")]
+    names = {
+        "output": "output tensor (value)",
+        "function": "backward function (grad_fn)",
+        "accumulate": "AccumulateGrad: adds into .grad",
+        "leaf": "leaf tensor (requires_grad=True)",
+    }
+    entries += [(kind, text) for kind, text in names.items() if kind in kinds]
+    roles = {role for b in boxes for _, role in b.lines}
+    if "saved" in roles:
+        entries.append(("saved", "saved for backward (_saved_*)"))
+    if any(b.node.freed for b in boxes):
+        entries.append(("freed", "freed: backward() ran without"))
+        entries.append(("", "retain_graph=True"))
+    if any(b.node.stale for b in boxes):
+        entries.append(("freed", "changed in place after saving"))
+    if highlighted:
+        entries.append(("highlight", "highlighted path"))
+    return entries
+
+
+def layout_graph(graph: Graph, show_saved: bool, highlighted: set[int], legend: bool) -> Layout:
+    """Boxes and arrow routes of ``graph``: layering, ordering, positions, routes, legend."""
+    boxes = _boxes(graph, show_saved, highlighted)
+    counts = _edge_counts(graph, boxes)
+    grid = _grid(boxes, counts, _layers(len(boxes), counts))
+    rows = _order(grid, _initial_rows(grid, boxes))
+    x = _x_positions(grid, rows)
+    y, row_mid, graph_h = _y_positions(grid, rows)
+    graph_w = max((x[v] + grid.width[v] / 2 for v in range(len(x))), default=0.0) + MARGIN
+    for i, box in enumerate(boxes):
+        box.x, box.y = x[i], y[i]
+    routes = _routes(grid, boxes, x, y, row_mid)
+    entries = _legend(boxes, highlighted) if legend else []
     legend_x = graph_w + _LEGEND_GAP - MARGIN
     if entries:
         legend_w = 34 + max(text_width(text, SIZE) for _, text in entries)
