@@ -12,9 +12,11 @@ code gives the same graph (and the same picture) on every run.
 
 from __future__ import annotations
 
+import gc
 import inspect
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -107,15 +109,19 @@ class Graph:
         nodes: every node; ``nodes[i].id == i``.
         edges: every arrow, in walk order.
         outputs: ids of the output nodes, in the order they were passed.
+        hidden: how many nodes of the whole graph were left out (by ``depth``
+            or :meth:`subgraph`); 0 for a whole graph.
     """
 
     nodes: list[Node] = field(default_factory=list)
     edges: list[Edge] = field(default_factory=list)
     outputs: list[int] = field(default_factory=list)
+    hidden: int = 0
 
     def __repr__(self) -> str:
         kinds = ", ".join(f"{sum(n.kind == k for n in self.nodes)} {k}" for k in KINDS)
-        return f"Graph({len(self.nodes)} nodes: {kinds}; {len(self.edges)} edges)"
+        more = f"; {self.hidden} more not shown" if self.hidden else ""
+        return f"Graph({len(self.nodes)} nodes: {kinds}; {len(self.edges)} edges{more})"
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -204,6 +210,81 @@ class Graph:
                     seen.add(parent)
                     stack.append(parent)
         return seen
+
+    def within(self, depth: int) -> set[int]:
+        """Ids of the nodes at most ``depth`` arrows below an output (saved values count with their function).
+
+        Example:
+            >>> x = torch.ones(1, requires_grad=True)
+            >>> graph = build_graph((x * 2).exp())
+            >>> sorted(graph.nodes[i].name for i in graph.within(1))
+            ['ExpBackward0', '_saved_result', 'output #1']
+        """
+        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
+            raise ValueError(
+                bilingual(
+                    f"depth 应该是 0 或正整数，但收到的是 {depth!r}。",
+                    f"depth must be 0 or a positive whole number, not {depth!r}.",
+                    todo_zh="例如 depth=3 只画离输出最多 3 步的节点。",
+                    todo_en="For example depth=3 draws only the nodes at most 3 steps below the outputs.",
+                )
+            )
+        down: dict[int, list[int]] = {}
+        for edge in self.edges:
+            down.setdefault(edge.src, []).append(edge.dst)
+        seen = set(self.outputs)
+        level = list(self.outputs)
+        for _ in range(depth):
+            below = []
+            for v in level:
+                for child in down.get(v, ()):
+                    if child not in seen and self.nodes[child].kind != "saved":
+                        seen.add(child)
+                        below.append(child)
+            level = below
+        saved = {c for v in seen for c in down.get(v, ()) if self.nodes[c].kind == "saved"}
+        return seen | saved
+
+    def subgraph(self, ids: Iterable[int]) -> Graph:
+        """The nodes ``ids`` (and the arrows between them) as a new graph, numbered again from 0.
+
+        ``hidden`` counts the nodes left out. The nodes are copies; the
+        tensors and functions they point to are the same objects.
+
+        Example:
+            >>> x = torch.ones(1, requires_grad=True)
+            >>> graph = build_graph((x * 2).exp())
+            >>> graph.subgraph(graph.within(1))
+            Graph(3 nodes: 1 output, 1 function, 0 accumulate, 0 leaf, 1 saved; 2 edges; 4 more not shown)
+        """
+        keep = sorted(set(ids))
+        new_id = {old: new for new, old in enumerate(keep)}
+        return Graph(
+            nodes=[replace(self.nodes[old], id=new) for new, old in enumerate(keep)],
+            edges=[
+                replace(e, src=new_id[e.src], dst=new_id[e.dst])
+                for e in self.edges
+                if e.src in new_id and e.dst in new_id
+            ],
+            outputs=[new_id[i] for i in self.outputs if i in new_id],
+            hidden=self.hidden + len(self.nodes) - len(keep),
+        )
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cycle collector for a block that makes many objects, then resume it (if it ran).
+
+    Each full collection also visits the autograd graph the tensors hold, so
+    with the collector on, building a graph of n nodes costs about n squared.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 # --- Labels ------------------------------------------------------------------
@@ -531,10 +612,10 @@ class _Builder:
             if not new:
                 continue
             # Iterative depth-first walk; children are numbered in next_functions order.
-            stack: list[tuple[Any, int, int]] = [(tensor.grad_fn, root, 0)]
+            # next_functions builds a new tuple on every access: read it once per function.
+            stack: list[tuple[tuple[Any, ...], int, int]] = [(tensor.grad_fn.next_functions, root, 0)]
             while stack:
-                fn, fn_id, start = stack.pop()
-                nexts = fn.next_functions
+                nexts, fn_id, start = stack.pop()
                 for index in range(start, len(nexts)):
                     child = nexts[index][0]
                     if child is None:
@@ -542,13 +623,15 @@ class _Builder:
                     child_id, new = self.function(child)
                     graph.edges.append(Edge(fn_id, child_id, "next", index))
                     if new:
-                        stack.append((fn, fn_id, index + 1))  # come back for the remaining inputs
-                        stack.append((child, child_id, 0))
+                        stack.append((nexts, fn_id, index + 1))  # come back for the remaining inputs
+                        stack.append((child.next_functions, child_id, 0))
                         break
         return graph
 
 
-def build_graph(*outputs: torch.Tensor, names: dict[str, torch.Tensor] | None = None) -> Graph:
+def build_graph(
+    *outputs: torch.Tensor, names: dict[str, torch.Tensor] | None = None, depth: int | None = None
+) -> Graph:
     """The autograd graph behind ``outputs``, as plain data.
 
     Walks ``grad_fn.next_functions`` from each output (iteratively, so any
@@ -567,13 +650,15 @@ def build_graph(*outputs: torch.Tensor, names: dict[str, torch.Tensor] | None = 
         *outputs: the tensor(s) whose graph to build, e.g. the loss. A list or
             tuple of tensors is accepted too.
         names: optional ``{"w": w, ...}`` to name tensors explicitly.
+        depth: keep only the nodes at most ``depth`` arrows below an output
+            (see :meth:`Graph.within`); ``hidden`` counts the rest. ``None``: all.
 
     Returns:
         A :class:`Graph`.
 
     Raises:
         TypeError: no tensor was given, an argument is not a tensor, or ``names`` is not ``{str: tensor}``.
-        ValueError: a tensor has no graph (``requires_grad=False`` and no ``grad_fn``).
+        ValueError: a tensor has no graph (``requires_grad=False`` and no ``grad_fn``), or a bad ``depth``.
 
     Example:
         >>> import torch, torch.nn.functional as F
@@ -610,4 +695,6 @@ def build_graph(*outputs: torch.Tensor, names: dict[str, torch.Tensor] | None = 
         if tensor.grad_fn is not None:
             keep.append(tensor.grad_fn)
             fn_names[id(keep[-1])] = name
-    return _Builder(tensor_names, fn_names).walk(tensors)
+    with gc_paused():
+        graph = _Builder(tensor_names, fn_names).walk(tensors)
+    return graph if depth is None else graph.subgraph(graph.within(depth))
