@@ -9,10 +9,11 @@ deterministic, so the same graph gives the same layout on every run.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from gradlab._svg import text_width
-from gradlab.graph import Graph, Node, saved_line
+from gradlab.graph import Graph, Node, gc_paused, saved_line
 
 __all__ = ["LINE", "MARGIN", "PAD_X", "PAD_Y", "SIZE", "Box", "Layout", "Route", "box_lines", "layout_graph", "pav"]
 
@@ -23,6 +24,7 @@ _H_GAP, _V_GAP = 22.0, 34.0  # between boxes in a layer; between layers
 _DUMMY_GAP = 10.0  # between a long edge passing through a layer and its neighbours
 MARGIN = 12.0
 _SWEEPS = 4
+_BUNDLE = 3  # long arrows into one box from this many boxes share one trunk (shared weights)
 _LEGEND_GAP = 28.0
 
 
@@ -42,6 +44,7 @@ class Route:
     points: list[tuple[float, float]]
     highlighted: bool
     count: int
+    arrow: bool = True  # False: the route joins a shared arrow (no arrowhead at its end)
 
 
 @dataclass
@@ -154,7 +157,7 @@ class _Grid:
     height: list[float]
     up: list[list[int]] = field(default_factory=list)  # neighbours one layer up
     down: list[list[int]] = field(default_factory=list)  # neighbours one layer down
-    chains: list[tuple[list[int], int]] = field(default_factory=list)  # (vertices of one arrow, count)
+    chains: list[tuple[list[int], int, bool]] = field(default_factory=list)  # (vertices, count, arrowhead)
 
     def dummy(self, level: int) -> int:
         self.layer.append(level)
@@ -164,22 +167,40 @@ class _Grid:
         self.down.append([])
         return len(self.layer) - 1
 
-    def link(self, chain: list[int], count: int) -> None:
+    def link(self, chain: list[int], count: int, arrow: bool = True) -> None:
         for u, v in itertools.pairwise(chain):
             self.down[u].append(v)
             self.up[v].append(u)
-        self.chains.append((chain, count))
+        self.chains.append((chain, count, arrow))
 
 
 def _grid(boxes: list[Box], counts: dict[tuple[int, int], int], layer: list[int]) -> _Grid:
-    """Boxes and arrows with long arrows split into dummy points, one per layer crossed."""
+    """Boxes and arrows, long arrows split into dummy points, one per layer crossed.
+
+    When long arrows from ``_BUNDLE`` or more boxes go into one box (a weight
+    shared by every step of a loop), they join one trunk of dummy points, so
+    the points grow with the layers, not with layers times uses.
+    """
     n = len(boxes)
     grid = _Grid(
         n, list(layer), [b.w for b in boxes], [b.h for b in boxes], [[] for _ in range(n)], [[] for _ in range(n)]
     )
+    sources: dict[int, list[int]] = {}
+    for a, b in counts:
+        if layer[b] - layer[a] > 1:
+            sources.setdefault(b, []).append(a)
+    trunks: dict[int, dict[int, int]] = {}  # target -> layer -> dummy point
     for (a, b), count in counts.items():
-        chain = [a] + [grid.dummy(level) for level in range(layer[a] + 1, layer[b])] + [b]
-        grid.link(chain, count)
+        if len(sources.get(b, ())) < _BUNDLE or layer[b] - layer[a] <= 1:
+            chain = [a] + [grid.dummy(level) for level in range(layer[a] + 1, layer[b])] + [b]
+            grid.link(chain, count)
+            continue
+        if b not in trunks:
+            top = min(layer[s] for s in sources[b]) + 1
+            trunks[b] = {level: grid.dummy(level) for level in range(top, layer[b])}
+            total = sum(counts[s, b] for s in sources[b])
+            grid.link([*trunks[b].values(), b], total)
+        grid.link([a, trunks[b][layer[a] + 1]], count, arrow=False)
     return grid
 
 
@@ -187,17 +208,57 @@ def _initial_rows(grid: _Grid, boxes: list[Box]) -> list[list[int]]:
     """Each layer in walk order (node ids); a dummy right after the box its arrow starts at."""
     total = len(grid.layer)
     key = [float(boxes[i].node.id) if i < grid.n else 0.0 for i in range(total)]
-    for chain, _ in grid.chains:
-        for v in chain[1:-1]:
-            key[v] = key[chain[0]] + 0.5
+    for chain, _, _ in grid.chains:
+        if chain[0] < grid.n:
+            for v in chain[1:]:
+                if v >= grid.n:
+                    key[v] = key[chain[0]] + 0.5
+    for chain, _, _ in grid.chains:  # a trunk: right after the first box that joins it
+        if chain[0] >= grid.n:
+            for v in chain[1:-1]:
+                key[v] = key[chain[0]]
     rows: list[list[int]] = [[] for _ in range(max(grid.layer) + 1 if grid.layer else 0)]
     for v in sorted(range(total), key=lambda v: (key[v], v)):
         rows[grid.layer[v]].append(v)
     return rows
 
 
-def _order(grid: _Grid, rows: list[list[int]]) -> list[list[int]]:
-    """Barycenter sweeps, down then up, to untangle the arrows."""
+def crossings(rows: list[list[int]], down: list[list[int]]) -> int:
+    """How many pairs of arrows cross between neighbouring rows (arrows join neighbouring rows only).
+
+    Counts inversions with a Fenwick tree: O(E log V) per pair of rows.
+
+    Example:
+        >>> crossings([[0, 1], [2, 3]], [[3], [2], [], []])  # 0->3 and 1->2 cross once
+        1
+    """
+    total = 0
+    pos: dict[int, int] = {}
+    for row, below in itertools.pairwise(rows):
+        if len(row) < 2 or len(below) < 2:
+            continue  # one box above or below: nothing can cross
+        for i, v in enumerate(below):
+            pos[v] = i + 1
+        size = len(below)
+        tree = [0] * (size + 1)
+        seen = 0
+        for v in row:
+            for p in sorted(pos[w] for w in down[v]):
+                i, not_after = p, 0
+                while i > 0:  # arrows already placed that end at or left of p
+                    not_after += tree[i]
+                    i -= i & -i
+                total += seen - not_after
+                seen += 1
+                i = p
+                while i <= size:
+                    tree[i] += 1
+                    i += i & -i
+    return total
+
+
+def _sweeps(grid: _Grid, rows: list[list[int]]) -> Iterator[list[list[int]]]:
+    """Barycenter sweeps, down then up: yields the rows (reordered in place) after each half sweep."""
     depth = len(rows)
     pos = [0] * len(grid.layer)
     for row in rows:
@@ -214,7 +275,18 @@ def _order(grid: _Grid, rows: list[list[int]]) -> list[list[int]]:
                 row.sort(key=lambda v: (bary[v], pos[v]))
                 for i, v in enumerate(row):
                     pos[v] = i
-    return rows
+            yield rows
+
+
+def _order(grid: _Grid, rows: list[list[int]]) -> list[list[int]]:
+    """The order with the fewest crossings among the start and every half sweep (the latest on a tie)."""
+    best = [row[:] for row in rows]
+    fewest = crossings(rows, grid.down)
+    for current in _sweeps(grid, rows):
+        count = crossings(current, grid.down)
+        if count <= fewest:
+            best, fewest = [row[:] for row in current], count
+    return best
 
 
 def _x_positions(grid: _Grid, rows: list[list[int]]) -> list[float]:
@@ -238,6 +310,11 @@ def _x_positions(grid: _Grid, rows: list[list[int]]) -> list[float]:
         for neighbours, order in ((grid.up, range(1, depth)), (grid.down, range(depth - 2, -1, -1))):
             for level in order:
                 row = rows[level]
+                if len(row) == 1:  # alone in its row: right under (or over) its neighbours
+                    nb = neighbours[row[0]]
+                    if nb:
+                        x[row[0]] = sum(x[u] for u in nb) / len(nb)
+                    continue
                 targets = []
                 for v in row:
                     nb = neighbours[v]
@@ -265,14 +342,38 @@ def _y_positions(grid: _Grid, rows: list[list[int]]) -> tuple[list[float], list[
 
 
 def _routes(grid: _Grid, boxes: list[Box], x: list[float], y: list[float], row_mid: list[float]) -> list[Route]:
-    """One polyline per arrow: from the bottom of its box, through its dummy points, to the top of the next."""
-    routes = []
-    for chain, count in grid.chains:
+    """One polyline per arrow: from the bottom of its box, through its dummy points, to the top of the next.
+
+    A trunk (see :func:`_grid`) is one polyline from its first dummy point to
+    its box, highlighted from the highest highlighted branch down; each branch
+    ends on the trunk without an arrowhead.
+    """
+
+    def point(v: int, start: bool) -> tuple[float, float]:
+        if v >= grid.n:
+            return x[v], row_mid[grid.layer[v]]
+        return x[v], y[v] + (grid.height[v] if start else 0.0)
+
+    hot_from: dict[int, int] = {}  # trunk target -> highest layer where a highlighted branch joins
+    for chain, _, arrow in grid.chains:
         a, b = chain[0], chain[-1]
-        points = [(x[a], y[a] + grid.height[a])]
-        points.extend((x[v], row_mid[grid.layer[v]]) for v in chain[1:-1])
-        points.append((x[b], y[b]))
-        routes.append(Route(points, boxes[a].highlighted and boxes[b].highlighted, count))
+        if not arrow and boxes[a].highlighted:
+            target = grid.down[b][0]
+            while target >= grid.n:
+                target = grid.down[target][0]
+            if boxes[target].highlighted:
+                hot_from[target] = min(hot_from.get(target, grid.layer[b]), grid.layer[b])
+    routes = []
+    for chain, count, arrow in grid.chains:
+        a, b = chain[0], chain[-1]
+        points = [point(a, True)] + [point(v, True) for v in chain[1:-1]] + [point(b, False)]
+        if a < grid.n:
+            routes.append(Route(points, boxes[a].highlighted and boxes[b].highlighted, count, arrow))
+            continue
+        split = next((i for i, v in enumerate(chain) if grid.layer[v] >= hot_from.get(b, grid.layer[b])), len(chain))
+        if split > 0 and split < len(chain) - 1:
+            routes.append(Route(points[: split + 1], False, count, arrow=False))
+        routes.append(Route(points[split:] if split < len(chain) - 1 else points, split < len(chain) - 1, count))
     return routes
 
 
@@ -302,6 +403,11 @@ def _legend(boxes: list[Box], highlighted: set[int]) -> list[tuple[str, str]]:
 
 def layout_graph(graph: Graph, show_saved: bool, highlighted: set[int], legend: bool) -> Layout:
     """Boxes and arrow routes of ``graph``: layering, ordering, positions, routes, legend."""
+    with gc_paused():
+        return _layout(graph, show_saved, highlighted, legend)
+
+
+def _layout(graph: Graph, show_saved: bool, highlighted: set[int], legend: bool) -> Layout:
     boxes = _boxes(graph, show_saved, highlighted)
     counts = _edge_counts(graph, boxes)
     grid = _grid(boxes, counts, _layers(len(boxes), counts))
