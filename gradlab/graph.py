@@ -212,13 +212,13 @@ class Graph:
         return seen
 
     def within(self, depth: int) -> set[int]:
-        """Ids of the nodes at most ``depth`` arrows below an output (saved values count with their function).
+        """Ids of the nodes at most ``depth`` arrows below an output (saved values not counted).
 
         Example:
             >>> x = torch.ones(1, requires_grad=True)
             >>> graph = build_graph((x * 2).exp())
             >>> sorted(graph.nodes[i].name for i in graph.within(1))
-            ['ExpBackward0', '_saved_result', 'output #1']
+            ['ExpBackward0', 'output #1']
         """
         if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
             raise ValueError(
@@ -242,14 +242,14 @@ class Graph:
                         seen.add(child)
                         below.append(child)
             level = below
-        saved = {c for v in seen for c in down.get(v, ()) if self.nodes[c].kind == "saved"}
-        return seen | saved
+        return seen
 
     def subgraph(self, ids: Iterable[int]) -> Graph:
         """The nodes ``ids`` (and the arrows between them) as a new graph, numbered again from 0.
 
-        ``hidden`` counts the nodes left out. The nodes are copies; the
-        tensors and functions they point to are the same objects.
+        A kept function keeps its saved values. ``hidden`` counts the nodes
+        left out. The nodes are copies; the tensors and functions they point
+        to are the same objects.
 
         Example:
             >>> x = torch.ones(1, requires_grad=True)
@@ -257,7 +257,11 @@ class Graph:
             >>> graph.subgraph(graph.within(1))
             Graph(3 nodes: 1 output, 1 function, 0 accumulate, 0 leaf, 1 saved; 2 edges; 4 more not shown)
         """
-        keep = sorted(set(ids))
+        chosen = set(ids)
+        for edge in self.edges:
+            if edge.kind == "saved" and edge.src in chosen:
+                chosen.add(edge.dst)
+        keep = sorted(chosen)
         new_id = {old: new for new, old in enumerate(keep)}
         return Graph(
             nodes=[replace(self.nodes[old], id=new) for new, old in enumerate(keep)],

@@ -9,13 +9,29 @@ deterministic, so the same graph gives the same layout on every run.
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from gradlab._messages import bilingual
 from gradlab._svg import text_width
 from gradlab.graph import Graph, Node, gc_paused, saved_line
 
-__all__ = ["LINE", "MARGIN", "PAD_X", "PAD_Y", "SIZE", "Box", "Layout", "Route", "box_lines", "layout_graph", "pav"]
+__all__ = [
+    "LINE",
+    "MARGIN",
+    "PAD_X",
+    "PAD_Y",
+    "READABLE",
+    "SIZE",
+    "Box",
+    "Layout",
+    "Route",
+    "box_lines",
+    "layout_graph",
+    "pav",
+    "warn_if_unreadable",
+]
 
 SIZE = 12.0  # font size (px in SVG, pt in matplotlib: the same drawing)
 LINE = 15.0  # line height
@@ -26,6 +42,7 @@ MARGIN = 12.0
 _SWEEPS = 4
 _BUNDLE = 3  # long arrows into one box from this many boxes share one trunk (shared weights)
 _LEGEND_GAP = 28.0
+READABLE = 2000  # boxes; beyond this, draw() warns and suggests drawing less
 
 
 @dataclass
@@ -354,22 +371,27 @@ def _routes(grid: _Grid, boxes: list[Box], x: list[float], y: list[float], row_m
             return x[v], row_mid[grid.layer[v]]
         return x[v], y[v] + (grid.height[v] if start else 0.0)
 
-    hot_from: dict[int, int] = {}  # trunk target -> highest layer where a highlighted branch joins
-    for chain, _, arrow in grid.chains:
-        a, b = chain[0], chain[-1]
-        if not arrow and boxes[a].highlighted:
-            target = grid.down[b][0]
-            while target >= grid.n:
-                target = grid.down[target][0]
-            if boxes[target].highlighted:
-                hot_from[target] = min(hot_from.get(target, grid.layer[b]), grid.layer[b])
+    def box_below(v: int) -> int:  # the box a trunk point leads to
+        while v >= grid.n:
+            v = grid.down[v][0]
+        return v
+
+    hot_from: dict[int, int] = {}  # trunk's box -> highest layer where a highlighted branch joins
     routes = []
     for chain, count, arrow in grid.chains:
         a, b = chain[0], chain[-1]
         points = [point(a, True)] + [point(v, True) for v in chain[1:-1]] + [point(b, False)]
         if a < grid.n:
-            routes.append(Route(points, boxes[a].highlighted and boxes[b].highlighted, count, arrow))
+            hot = boxes[a].highlighted and boxes[box_below(b)].highlighted
+            routes.append(Route(points, hot, count, arrow))
+            if hot and not arrow:
+                target = box_below(b)
+                hot_from[target] = min(hot_from.get(target, grid.layer[b]), grid.layer[b])
+    for chain, count, _ in grid.chains:
+        if chain[0] < grid.n:
             continue
+        b = chain[-1]
+        points = [point(v, True) for v in chain[:-1]] + [point(b, False)]
         split = next((i for i, v in enumerate(chain) if grid.layer[v] >= hot_from.get(b, grid.layer[b])), len(chain))
         if split > 0 and split < len(chain) - 1:
             routes.append(Route(points[: split + 1], False, count, arrow=False))
@@ -377,10 +399,12 @@ def _routes(grid: _Grid, boxes: list[Box], x: list[float], y: list[float], row_m
     return routes
 
 
-def _legend(boxes: list[Box], highlighted: set[int]) -> list[tuple[str, str]]:
+def _legend(boxes: list[Box], highlighted: set[int], hidden: int) -> list[tuple[str, str]]:
     """(swatch, text) for each kind of box and mark that the picture shows."""
     kinds = {b.node.kind for b in boxes}
     entries = [("arrow", "arrow: the way backward() walks")]
+    if hidden:
+        entries.append(("", f"({hidden} more nodes not drawn)"))
     names = {
         "output": "output tensor (value)",
         "function": "backward function (grad_fn)",
@@ -418,7 +442,7 @@ def _layout(graph: Graph, show_saved: bool, highlighted: set[int], legend: bool)
     for i, box in enumerate(boxes):
         box.x, box.y = x[i], y[i]
     routes = _routes(grid, boxes, x, y, row_mid)
-    entries = _legend(boxes, highlighted) if legend else []
+    entries = _legend(boxes, highlighted, graph.hidden) if legend else []
     legend_x = graph_w + _LEGEND_GAP - MARGIN
     if entries:
         legend_w = 34 + max(text_width(text, SIZE) for _, text in entries)
@@ -426,3 +450,20 @@ def _layout(graph: Graph, show_saved: bool, highlighted: set[int], legend: bool)
         graph_w = legend_x + legend_w + MARGIN
         graph_h = max(graph_h, legend_h)
     return Layout(boxes, routes, graph_w, graph_h, entries, legend_x)
+
+
+def warn_if_unreadable(graph: Graph) -> None:
+    """Warn (once per call) when ``graph`` has more boxes than a person can read, and say how to draw less."""
+    boxes = sum(node.kind != "saved" for node in graph.nodes)
+    if boxes > READABLE:
+        warnings.warn(
+            bilingual(
+                f"这张图有 {boxes} 个框，多到看不清（超过 {READABLE} 个），画出来也会很慢。",
+                f"This graph has {boxes} boxes, more than anyone can read (over {READABLE}); drawing it is slow too.",
+                todo_zh="只画一部分：draw(loss, depth=5) 只画离输出最多 5 步的节点；"
+                "draw(loss, only=[w]) 只画从输出到 w 的路径；show_saved=False 让框更小。",
+                todo_en="Draw less: draw(loss, depth=5) keeps the nodes at most 5 steps below the outputs; "
+                "draw(loss, only=[w]) keeps the paths from the outputs to w; show_saved=False makes the boxes smaller.",
+            ),
+            stacklevel=3,
+        )

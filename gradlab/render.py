@@ -34,6 +34,7 @@ from gradlab.layout import SIZE as _SIZE
 from gradlab.layout import Layout as _Layout
 from gradlab.layout import box_lines as _lines
 from gradlab.layout import layout_graph as _layout
+from gradlab.layout import warn_if_unreadable
 
 __all__ = ["GraphView", "draw"]
 
@@ -419,6 +420,8 @@ def draw(
     highlight: object = None,
     renderer: str = "svg",
     legend: bool = True,
+    depth: int | None = None,
+    only: object = None,
 ) -> GraphView:
     """Draw the autograd graph behind ``outputs``: values, gradients, saved and freed tensors.
 
@@ -447,13 +450,21 @@ def draw(
         renderer: ``"svg"`` (built in, no system program) or ``"graphviz"``
             (needs the ``dot`` program; checked at once).
         legend: draw the legend.
+        depth: draw only the nodes at most ``depth`` arrows below the outputs
+            (the legend counts the rest); ``None``: all.
+        only: a tensor, ``grad_fn``, node name or node id, or a list of them:
+            draw only the paths from the outputs to them.
+
+    A graph of more than 2,000 boxes is hard to read and slow to draw:
+    ``draw`` warns once and suggests ``depth`` or ``only``.
 
     Returns:
         A :class:`GraphView`; Jupyter displays it, ``.save("graph.png")`` writes it.
 
     Raises:
         TypeError: bad outputs, names or highlight.
-        ValueError: a tensor has no graph, a highlight target is not in it, or an unknown renderer.
+        ValueError: a tensor has no graph, a highlight or ``only`` target is not in it, a bad ``depth``,
+            or an unknown renderer.
         RuntimeError: ``renderer="graphviz"`` and Graphviz is not installed.
 
     Example:
@@ -487,6 +498,9 @@ def draw(
     targets = _highlight_targets(highlight)
     if renderer == "graphviz":
         _need_dot()
-    graph = build_graph(*outputs, names=names)
+    graph = build_graph(*outputs, names=names, depth=depth)
+    if only is not None:
+        graph = graph.subgraph(graph.path_to(*(only if isinstance(only, (list, tuple, set, frozenset)) else [only])))
+    warn_if_unreadable(graph)
     highlighted = graph.path_to(*targets) if targets else set()
     return GraphView(graph, show_saved=show_saved, highlighted=highlighted, renderer=renderer, legend=legend)
