@@ -40,6 +40,7 @@ _H_GAP, _V_GAP = 22.0, 34.0  # between boxes in a layer; between layers
 _DUMMY_GAP = 10.0  # between a long edge passing through a layer and its neighbours
 MARGIN = 12.0
 _SWEEPS = 4
+_MULTI_START = 5000  # layered points; larger graphs get one ordering start (time)
 _BUNDLE = 3  # long arrows into one box from this many boxes share one trunk (shared weights)
 _LEGEND_GAP = 28.0
 READABLE = 2000  # boxes; beyond this, draw() warns and suggests drawing less
@@ -221,19 +222,24 @@ def _grid(boxes: list[Box], counts: dict[tuple[int, int], int], layer: list[int]
     return grid
 
 
-def _initial_rows(grid: _Grid, boxes: list[Box]) -> list[list[int]]:
-    """Each layer in walk order (node ids); a dummy right after the box its arrow starts at."""
+def _initial_rows(grid: _Grid, boxes: list[Box], *, by_target: bool = False) -> list[list[int]]:
+    """Each layer in walk order (node ids); a dummy point right after the box its arrow starts at,
+    or, ``by_target``, right before the box its arrow ends at."""
     total = len(grid.layer)
     key = [float(boxes[i].node.id) if i < grid.n else 0.0 for i in range(total)]
     for chain, _, _ in grid.chains:
-        if chain[0] < grid.n:
+        if by_target:
+            for v in chain[1:-1]:
+                key[v] = key[chain[-1]] - 0.5
+        elif chain[0] < grid.n:
             for v in chain[1:]:
                 if v >= grid.n:
                     key[v] = key[chain[0]] + 0.5
-    for chain, _, _ in grid.chains:  # a trunk: right after the first box that joins it
-        if chain[0] >= grid.n:
-            for v in chain[1:-1]:
-                key[v] = key[chain[0]]
+    if not by_target:
+        for chain, _, _ in grid.chains:  # a trunk: right after the first box that joins it
+            if chain[0] >= grid.n:
+                for v in chain[1:-1]:
+                    key[v] = key[chain[0]]
     rows: list[list[int]] = [[] for _ in range(max(grid.layer) + 1 if grid.layer else 0)]
     for v in sorted(range(total), key=lambda v: (key[v], v)):
         rows[grid.layer[v]].append(v)
@@ -295,15 +301,59 @@ def _sweeps(grid: _Grid, rows: list[list[int]]) -> Iterator[list[list[int]]]:
             yield rows
 
 
-def _order(grid: _Grid, rows: list[list[int]]) -> list[list[int]]:
-    """The order with the fewest crossings among the start and every half sweep (the latest on a tie)."""
+def _best_sweep(grid: _Grid, rows: list[list[int]]) -> tuple[list[list[int]], int]:
+    """The order with the fewest crossings among ``rows`` and every half sweep from it (the latest on a tie)."""
     best = [row[:] for row in rows]
     fewest = crossings(rows, grid.down)
     for current in _sweeps(grid, rows):
         count = crossings(current, grid.down)
         if count <= fewest:
             best, fewest = [row[:] for row in current], count
+    return best, fewest
+
+
+def _order(grid: _Grid, boxes: list[Box]) -> list[list[int]]:
+    """Rows ordered to untangle the arrows: barycenter sweeps from up to four starts (walk order,
+    mirrored, long arrows by their target, mirrored), the fewest crossings kept (the first on a tie),
+    then neighbours swapped wherever that removes crossings. Beyond ``_MULTI_START`` points, one start."""
+    best, fewest = _best_sweep(grid, _initial_rows(grid, boxes))
+    if fewest and len(grid.layer) <= _MULTI_START:
+        for by_target, mirror in ((False, True), (True, False), (True, True)):
+            rows = _initial_rows(grid, boxes, by_target=by_target)
+            order, count = _best_sweep(grid, [row[::-1] for row in rows] if mirror else rows)
+            if count < fewest:
+                best, fewest = order, count
+    if fewest:
+        _transpose(grid, best)
     return best
+
+
+def _pair_crossings(left: list[int], right: list[int]) -> int:
+    """Crossings between the arrows of two neighbours, ``left`` placed first (their ends' positions)."""
+    return sum(a > b for a in left for b in right)
+
+
+def _transpose(grid: _Grid, rows: list[list[int]], passes: int = 8) -> None:
+    """Swap neighbours in a row while that strictly lowers the crossings with the rows above and below."""
+    pos = [0] * len(grid.layer)
+    for row in rows:
+        for i, v in enumerate(row):
+            pos[v] = i
+    for _ in range(passes):
+        improved = False
+        for row in rows:
+            for i in range(len(row) - 1):
+                u, v = row[i], row[i + 1]
+                up_u, up_v = [pos[w] for w in grid.up[u]], [pos[w] for w in grid.up[v]]
+                dn_u, dn_v = [pos[w] for w in grid.down[u]], [pos[w] for w in grid.down[v]]
+                kept = _pair_crossings(up_u, up_v) + _pair_crossings(dn_u, dn_v)
+                swapped = _pair_crossings(up_v, up_u) + _pair_crossings(dn_v, dn_u)
+                if swapped < kept:
+                    row[i], row[i + 1] = v, u
+                    pos[u], pos[v] = i + 1, i
+                    improved = True
+        if not improved:
+            return
 
 
 def _x_positions(grid: _Grid, rows: list[list[int]]) -> list[float]:
@@ -435,7 +485,7 @@ def _layout(graph: Graph, show_saved: bool, highlighted: set[int], legend: bool)
     boxes = _boxes(graph, show_saved, highlighted)
     counts = _edge_counts(graph, boxes)
     grid = _grid(boxes, counts, _layers(len(boxes), counts))
-    rows = _order(grid, _initial_rows(grid, boxes))
+    rows = _order(grid, boxes)
     x = _x_positions(grid, rows)
     y, row_mid, graph_h = _y_positions(grid, rows)
     graph_w = max((x[v] + grid.width[v] / 2 for v in range(len(x))), default=0.0) + MARGIN

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import gradlab.layout
 from gradlab import build_graph, draw
 from gradlab.layout import (
+    _best_sweep,
     _boxes,
     _edge_counts,
     _Grid,
@@ -22,6 +23,7 @@ from gradlab.layout import (
     _layers,
     _order,
     _sweeps,
+    _transpose,
     crossings,
     layout_graph,
 )
@@ -86,17 +88,30 @@ def test_sweeps_keep_the_order_with_fewest_crossings():
     history += [crossings(rows, grid.down) for rows in _sweeps(grid, _initial_rows(grid, boxes))]
     # This graph's sweeps go 63, 39, 22, 27, ... and end worse than their best.
     assert history[-1] > min(history)
-    best = _order(grid, _initial_rows(grid, boxes))
-    assert crossings(best, grid.down) == min(history)
+    best, count = _best_sweep(grid, _initial_rows(grid, boxes))
+    assert crossings(best, grid.down) == count == min(history)
     assert sorted(map(sorted, best)) == sorted(map(sorted, _initial_rows(grid, boxes)))  # same boxes per row
+    final = _order(grid, boxes)  # other starts and neighbour swaps only ever lower it
+    assert crossings(final, grid.down) <= count
+    assert [sorted(row) for row in final] == [sorted(row) for row in best]
 
 
 @pytest.mark.parametrize("seed", range(12))
 def test_order_is_never_worse_than_the_start_or_any_sweep(seed):
     grid, boxes = grid_of(random_products(seed))
-    start = _initial_rows(grid, boxes)
-    every = [crossings(start, grid.down)] + [crossings(r, grid.down) for r in _sweeps(grid, _initial_rows(grid, boxes))]
-    assert crossings(_order(grid, _initial_rows(grid, boxes)), grid.down) == min(every)
+    every = [crossings(_initial_rows(grid, boxes), grid.down)]
+    every += [crossings(r, grid.down) for r in _sweeps(grid, _initial_rows(grid, boxes))]
+    mirrored = [row[::-1] for row in _initial_rows(grid, boxes)]
+    every += [crossings(r, grid.down) for r in _sweeps(grid, mirrored)]
+    assert crossings(_order(grid, boxes), grid.down) <= min(every)
+
+
+def test_neighbour_swaps_only_remove_crossings():
+    grid, boxes = grid_of(random_products(3))
+    rows = _initial_rows(grid, boxes)
+    before = crossings(rows, grid.down)
+    _transpose(grid, rows)
+    assert crossings(rows, grid.down) < before
 
 
 # --- Long arrows --------------------------------------------------------------
@@ -126,7 +141,7 @@ def test_long_arrows_without_crossings_stay_uncrossed():
     out = (a.exp().exp() * b).exp() * b  # the outer MulBackward0's arrow to b spans three layers
     grid, boxes = grid_of(out)
     assert any(len(chain) > 3 for chain, _, _ in grid.chains)
-    assert crossings(_order(grid, _initial_rows(grid, boxes)), grid.down) == 0
+    assert crossings(_order(grid, boxes), grid.down) == 0
 
 
 # --- Shared weights -----------------------------------------------------------
