@@ -42,7 +42,6 @@ MARGIN = 12.0
 _SWEEPS = 4
 _MULTI_START = 5000  # layered points; larger graphs get one ordering start (time)
 _BUNDLE = 3  # long arrows into one box from this many boxes share one trunk (shared weights)
-_LEGEND_GAP = 28.0
 READABLE = 2000  # boxes; beyond this, draw() warns and suggests drawing less
 
 
@@ -449,57 +448,19 @@ def _routes(grid: _Grid, boxes: list[Box], x: list[float], y: list[float], row_m
     return routes
 
 
-def _legend(boxes: list[Box], highlighted: set[int], hidden: int) -> list[tuple[str, str]]:
-    """(swatch, text) for each kind of box and mark that the picture shows."""
-    kinds = {b.node.kind for b in boxes}
-    entries = [("arrow", "arrow: the way backward() walks")]
-    if hidden:
-        entries.append(("", f"({hidden} more nodes not drawn)"))
-    names = {
-        "output": "output tensor (value)",
-        "function": "backward function (grad_fn)",
-        "accumulate": "AccumulateGrad: adds into .grad",
-        "leaf": "leaf tensor (requires_grad=True)",
-    }
-    entries += [(kind, text) for kind, text in names.items() if kind in kinds]
-    roles = {role for b in boxes for _, role in b.lines}
-    if "saved" in roles:
-        entries.append(("saved", "saved for backward (_saved_*)"))
-    if any(b.node.freed for b in boxes):
-        entries.append(("freed", "freed: backward() ran without"))
-        entries.append(("", "retain_graph=True"))
-    if any(b.node.stale for b in boxes):
-        entries.append(("freed", "changed in place after saving"))
-    if highlighted:
-        entries.append(("highlight", "highlighted path"))
-    return entries
-
-
-def layout_graph(graph: Graph, show_saved: bool, highlighted: set[int], legend: bool) -> Layout:
-    """Boxes and arrow routes of ``graph``: layering, ordering, positions, routes, legend."""
+def layout_graph(graph: Graph, show_saved: bool, highlighted: set[int]) -> Layout:
+    """Boxes and arrow routes of ``graph``: layering, ordering, positions, routes (the legend is the painter's)."""
     with gc_paused():
-        return _layout(graph, show_saved, highlighted, legend)
-
-
-def _layout(graph: Graph, show_saved: bool, highlighted: set[int], legend: bool) -> Layout:
-    boxes = _boxes(graph, show_saved, highlighted)
-    counts = _edge_counts(graph, boxes)
-    grid = _grid(boxes, counts, _layers(len(boxes), counts))
-    rows = _order(grid, boxes)
-    x = _x_positions(grid, rows)
-    y, row_mid, graph_h = _y_positions(grid, rows)
-    graph_w = max((x[v] + grid.width[v] / 2 for v in range(len(x))), default=0.0) + MARGIN
-    for i, box in enumerate(boxes):
-        box.x, box.y = x[i], y[i]
-    routes = _routes(grid, boxes, x, y, row_mid)
-    entries = _legend(boxes, highlighted, graph.hidden) if legend else []
-    legend_x = graph_w + _LEGEND_GAP - MARGIN
-    if entries:
-        legend_w = 34 + max(text_width(text, SIZE) for _, text in entries)
-        legend_h = MARGIN * 2 + len(entries) * 20
-        graph_w = legend_x + legend_w + MARGIN
-        graph_h = max(graph_h, legend_h)
-    return Layout(boxes, routes, graph_w, graph_h, entries, legend_x)
+        boxes = _boxes(graph, show_saved, highlighted)
+        counts = _edge_counts(graph, boxes)
+        grid = _grid(boxes, counts, _layers(len(boxes), counts))
+        rows = _order(grid, boxes)
+        x = _x_positions(grid, rows)
+        y, row_mid, height = _y_positions(grid, rows)
+        width = max((x[v] + grid.width[v] / 2 for v in range(len(x))), default=0.0) + MARGIN
+        for i, box in enumerate(boxes):
+            box.x, box.y = x[i], y[i]
+        return Layout(boxes, _routes(grid, boxes, x, y, row_mid), width, height)
 
 
 def warn_if_unreadable(graph: Graph) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from gradlab._messages import bilingual
-from gradlab._svg import Svg, fmt
+from gradlab._svg import Svg, fmt, text_width
 from gradlab.graph import Graph, build_graph
 from gradlab.layout import LINE as _LINE
 from gradlab.layout import MARGIN as _MARGIN
@@ -51,9 +51,41 @@ HIGHLIGHT = "#d81b60"
 EDGE = "#666666"
 TEXT = "#222222"
 
+_LEGEND_GAP = 28.0
 _FONT_MPL = "DejaVu Sans Mono"  # ships with matplotlib; the SVG's first font choice
 
 _RENDERERS = ("svg", "graphviz")
+
+
+def _add_legend(layout: _Layout, highlighted: bool, hidden: int) -> None:
+    """Put the legend's (swatch, text) rows right of the graph, and widen the picture for them."""
+    boxes = layout.boxes
+    kinds = {b.node.kind for b in boxes}
+    entries = [("arrow", "arrow: the way backward() walks")]
+    if hidden:
+        entries.append(("", f"({hidden} more nodes not drawn)"))
+    names = {
+        "output": "output tensor (value)",
+        "function": "backward function (grad_fn)",
+        "accumulate": "AccumulateGrad: adds into .grad",
+        "leaf": "leaf tensor (requires_grad=True)",
+    }
+    entries += [(kind, text) for kind, text in names.items() if kind in kinds]
+    roles = {role for b in boxes for _, role in b.lines}
+    if "saved" in roles:
+        entries.append(("saved", "saved for backward (_saved_*)"))
+    if any(b.node.freed for b in boxes):
+        entries.append(("freed", "freed: backward() ran without"))
+        entries.append(("", "retain_graph=True"))
+    if any(b.node.stale for b in boxes):
+        entries.append(("freed", "changed in place after saving"))
+    if highlighted:
+        entries.append(("highlight", "highlighted path"))
+    layout.legend = entries
+    layout.legend_x = layout.width + _LEGEND_GAP - _MARGIN
+    legend_w = 34 + max(text_width(text, _SIZE) for _, text in entries)
+    layout.width = layout.legend_x + legend_w + _MARGIN
+    layout.height = max(layout.height, _MARGIN * 2 + len(entries) * 20)
 
 
 def _segments(points: list[tuple[float, float]]) -> list[tuple[tuple[float, float], ...]]:
@@ -298,7 +330,9 @@ class GraphView:
 
     def _get_layout(self) -> _Layout:
         if self._layout is None:
-            self._layout = _layout(self.graph, self.show_saved, set(self.highlighted), self.legend)
+            self._layout = _layout(self.graph, self.show_saved, set(self.highlighted))
+            if self.legend:
+                _add_legend(self._layout, bool(self.highlighted), self.graph.hidden)
         return self._layout
 
     def to_svg(self) -> str:

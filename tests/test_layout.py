@@ -120,7 +120,7 @@ def test_neighbour_swaps_only_remove_crossings():
 def test_arrow_over_several_layers_passes_beside_the_boxes():
     x = torch.tensor([2.0], requires_grad=True)
     y = x.exp().sin().cos() * x  # x's AccumulateGrad: one arrow from MulBackward0 over 3 layers
-    layout = layout_graph(build_graph(y), False, set(), False)
+    layout = layout_graph(build_graph(y), False, set())
     box_of = {b.node.id: b for b in layout.boxes}
     mul = next(b for b in layout.boxes if b.node.name == "MulBackward0")
     acc = next(b for b in layout.boxes if b.node.kind == "accumulate")
@@ -164,7 +164,7 @@ def test_shared_weights_join_one_trunk_per_weight():
 def test_shared_weights_grow_linearly():
     points = []
     for steps in (20, 40):
-        layout = layout_graph(build_graph(rnn(steps)), True, set(), True)
+        layout = layout_graph(build_graph(rnn(steps)), True, set())
         points.append(sum(len(r.points) for r in layout.routes))
     assert points[1] <= 2.2 * points[0]
 
@@ -196,7 +196,7 @@ def test_trunk_is_highlighted_from_the_highest_highlighted_branch_down():
     mms = [n.id for n in graph.nodes if n.name == "MmBackward0"]  # top step first
     accumulate = graph.find("AccumulateGrad").id
     hot = {mms[2], accumulate, accumulate + 1}  # any set of boxes: here the third step's use of w
-    layout = layout_graph(graph, False, hot, False)
+    layout = layout_graph(graph, False, hot)
     trunk = [r for r in layout.routes if r.points[0] not in {(b.x, b.y + b.h) for b in layout.boxes}]
     assert [r.highlighted for r in trunk] == [False, True]  # the part above the join, then below it
     assert trunk[0].points[-1] == trunk[1].points[0] and not trunk[0].arrow and trunk[1].arrow
