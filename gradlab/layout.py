@@ -13,9 +13,10 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from gradlab._labels import saved_line
 from gradlab._messages import bilingual
 from gradlab._svg import text_width
-from gradlab.graph import Graph, Node, gc_paused, saved_line
+from gradlab.graph import Graph, Node, gc_paused
 
 __all__ = [
     "LINE",
