@@ -12,25 +12,22 @@ code gives the same graph (and the same picture) on every run.
 
 from __future__ import annotations
 
-import inspect
+import gc
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
 
-from gradlab._format import short
+from gradlab._labels import cut, saved_line, tensor_lines
 from gradlab._messages import bilingual
+from gradlab._names import caller_names, check_names, flatten_outputs
 
 __all__ = ["Edge", "Graph", "Node", "build_graph"]
 
 #: Node kinds, in the order the legend lists them.
 KINDS = ("output", "function", "accumulate", "leaf", "saved")
-
-_SMALL = 6  # tensors with at most this many elements are shown whole
-_MAX_LINE = 60  # characters; longer label lines are cut with "..."
-_REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
-_OUR_FILES = frozenset(__file__.removesuffix("graph.py") + f for f in ("graph.py", "render.py"))
 
 
 @dataclass
@@ -111,15 +108,19 @@ class Graph:
         nodes: every node; ``nodes[i].id == i``.
         edges: every arrow, in walk order.
         outputs: ids of the output nodes, in the order they were passed.
+        hidden: how many nodes of the whole graph were left out (by ``depth``
+            or :meth:`subgraph`); 0 for a whole graph.
     """
 
     nodes: list[Node] = field(default_factory=list)
     edges: list[Edge] = field(default_factory=list)
     outputs: list[int] = field(default_factory=list)
+    hidden: int = 0
 
     def __repr__(self) -> str:
         kinds = ", ".join(f"{sum(n.kind == k for n in self.nodes)} {k}" for k in KINDS)
-        return f"Graph({len(self.nodes)} nodes: {kinds}; {len(self.edges)} edges)"
+        more = f"; {self.hidden} more not shown" if self.hidden else ""
+        return f"Graph({len(self.nodes)} nodes: {kinds}; {len(self.edges)} edges{more})"
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -209,193 +210,84 @@ class Graph:
                     stack.append(parent)
         return seen
 
+    def within(self, depth: int) -> set[int]:
+        """Ids of the nodes at most ``depth`` arrows below an output (saved values not counted).
 
-# --- Labels ------------------------------------------------------------------
-
-
-def _nested(values: Any) -> str:
-    if isinstance(values, list):
-        return "[" + ", ".join(_nested(v) for v in values) + "]"
-    return short(values)
-
-
-def _shape_text(tensor: torch.Tensor) -> str:
-    dtype = str(tensor.dtype).removeprefix("torch.")
-    shape = (
-        "scalar"
-        if tensor.dim() == 0
-        else "(" + ", ".join(map(str, tensor.shape)) + ("," if tensor.dim() == 1 else "") + ")"
-    )
-    device = "" if tensor.device.type == "cpu" else f" {tensor.device}"
-    return f"{shape} {dtype}{device}"
-
-
-def tensor_text(tensor: torch.Tensor) -> str:
-    """A short text for a tensor's values: whole when small, a summary when large.
-
-    Values are moved to the CPU for the text only.
-
-    Example:
-        >>> tensor_text(torch.tensor([2.0, 0.25]))
-        '[2., 0.25]'
-        >>> tensor_text(torch.arange(10.0))
-        'mean=4.5 min=0. max=9.'
-    """
-    data = tensor.detach()
-    if data.numel() == 0:
-        return "[]"
-    if data.numel() <= _SMALL:
-        return _nested(data.cpu().tolist())
-    if data.is_complex():
-        return f"mean={short(complex(data.mean().item()))} |max|={short(data.abs().max().item())}"
-    if data.is_floating_point():
-        low, high = torch.aminmax(data)
-        return f"mean={short(data.mean().item())} min={short(low.item())} max={short(high.item())}"
-    low, high = torch.aminmax(data.to(torch.int64) if data.dtype == torch.bool else data)
-    return f"min={short(low.item())} max={short(high.item())}"
-
-
-def _value_text(value: Any, attribute: str = "") -> str:
-    if isinstance(value, torch.Tensor):
-        return tensor_text(value)
-    if isinstance(value, (list, tuple)) and value and all(isinstance(v, torch.Tensor) for v in value):
-        return f"{len(value)} tensors"
-    if attribute.endswith("reduction") and isinstance(value, int) and value in _REDUCTIONS:
-        return f"{value} ({_REDUCTIONS[value]})"
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 2**63:
-        value -= 2**64  # PyTorch hands back dim=-1 as an unsigned 64-bit number
-    if isinstance(value, (bool, int, float, complex)):
-        return short(value)
-    return str(value)
-
-
-def _cut(line: str) -> str:
-    line = line.encode("ascii", "backslashreplace").decode("ascii") if not line.isascii() else line
-    return line if len(line) <= _MAX_LINE else line[: _MAX_LINE - 3] + "..."
-
-
-def _tensor_lines(name: str, tensor: torch.Tensor, *, show_grad: bool) -> list[str]:
-    lines = [name, _shape_text(tensor), f"value {tensor_text(tensor)}"]
-    if show_grad:
-        held = tensor.grad
-        lines.append("grad: not computed yet" if held is None else f"grad {tensor_text(held)}")
-    return lines
-
-
-def saved_line(node: Node) -> str:
-    """The line a saved value adds to its function's box, e.g. ``_saved_self = x [1.]``."""
-    if node.freed:
-        return f"{node.name} = (freed by backward)"
-    if node.stale:
-        return f"{node.name} = (changed in place: backward fails)"
-    named = f"{node.tensor_name} " if node.tensor_name else ""
-    return _cut(f"{node.name} = {named}{_value_text(node.value, node.name)}")
-
-
-# --- Names -------------------------------------------------------------------
-
-
-def _caller_names(keep: list[object]) -> tuple[dict[int, str], dict[int, str]]:
-    """Variable names of tensors (by ``id``) and of their grad_fns, innermost frame first.
-
-    Only used inside one call, while the frames (and ``keep``, which holds the
-    grad_fn objects) keep the objects alive, so the ``id`` keys cannot be
-    reused. Names starting with ``_`` are skipped.
-    """
-    tensors: dict[int, str] = {}
-    functions: dict[int, str] = {}
-    frame = inspect.currentframe()
-    while frame is not None and frame.f_code.co_filename in _OUR_FILES:
-        frame = frame.f_back
-    try:
-        while frame is not None:
-            for var, value in list(frame.f_locals.items()):
-                if not isinstance(var, str) or var.startswith("_"):
-                    continue
-                if isinstance(value, torch.Tensor):
-                    tensors.setdefault(id(value), var)
-                    fn = value.grad_fn
-                    if fn is not None:
-                        keep.append(fn)
-                        functions.setdefault(id(fn), var)
-                elif isinstance(value, torch.nn.Module):
-                    for pname, param in value.named_parameters():
-                        tensors.setdefault(id(param), f"{var}.{pname}")
-            frame = frame.f_back
-    finally:
-        del frame
-    return tensors, functions
-
-
-# --- Arguments ---------------------------------------------------------------
-
-
-def _flatten_outputs(outputs: tuple[object, ...]) -> list[torch.Tensor]:
-    items: list[object] = []
-    for item in outputs:
-        if isinstance(item, (list, tuple)):
-            items.extend(item)
-        else:
-            items.append(item)
-    if not items:
-        raise TypeError(
-            bilingual(
-                "没有传入要画的张量。",
-                "No tensor was given, so there is no graph to build.",
-                todo_zh="传入输出张量，例如 gradlab.draw(mse) 或 gradlab.build_graph(loss)。",
-                todo_en="Pass the output tensor, e.g. gradlab.draw(mse) or gradlab.build_graph(loss).",
-            )
-        )
-    for i, item in enumerate(items):
-        if not isinstance(item, torch.Tensor):
-            raise TypeError(
-                bilingual(
-                    f"第 {i} 个参数应该是张量，但收到的是 {type(item).__name__}。",
-                    f"Argument {i} must be a tensor, not {type(item).__name__}.",
-                    todo_zh="传入 PyTorch 张量（例如损失 mse）；数字请先用 torch.tensor(...) 变成张量。",
-                    todo_en="Pass PyTorch tensors (e.g. the loss mse); turn numbers into tensors with torch.tensor(...) first.",
-                )
-            )
-        if item.grad_fn is None and not item.requires_grad:
+        Example:
+            >>> x = torch.ones(1, requires_grad=True)
+            >>> graph = build_graph((x * 2).exp())
+            >>> sorted(graph.nodes[i].name for i in graph.within(1))
+            ['ExpBackward0', 'output #1']
+        """
+        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
             raise ValueError(
                 bilingual(
-                    f"第 {i} 个张量没有计算图：它不需要梯度（requires_grad=False），也没有 grad_fn，没有东西可画。",
-                    f"Tensor {i} has no graph: it does not require grad (requires_grad=False) and has no grad_fn, "
-                    "so there is nothing to draw.",
-                    todo_zh="是不是忘了 requires_grad_()？在计算之前对参数调用 w.requires_grad_()，然后重新计算，再画图。"
-                    "（在 torch.no_grad() 里算出的张量也没有计算图。）",
-                    todo_en="Did you forget requires_grad_()? Call w.requires_grad_() on the parameter BEFORE the "
-                    "computation, recompute, then draw again. (Tensors computed inside torch.no_grad() have no graph either.)",
+                    f"depth 应该是 0 或正整数，但收到的是 {depth!r}。",
+                    f"depth must be 0 or a positive whole number, not {depth!r}.",
+                    todo_zh="例如 depth=3 只画离输出最多 3 步的节点。",
+                    todo_en="For example depth=3 draws only the nodes at most 3 steps below the outputs.",
                 )
             )
-    return items  # type: ignore[return-value]
+        down: dict[int, list[int]] = {}
+        for edge in self.edges:
+            down.setdefault(edge.src, []).append(edge.dst)
+        seen = set(self.outputs)
+        level = list(self.outputs)
+        for _ in range(depth):
+            below = []
+            for v in level:
+                for child in down.get(v, ()):
+                    if child not in seen and self.nodes[child].kind != "saved":
+                        seen.add(child)
+                        below.append(child)
+            level = below
+        return seen
 
+    def subgraph(self, ids: Iterable[int]) -> Graph:
+        """The nodes ``ids`` (and the arrows between them) as a new graph, numbered again from 0.
 
-def _check_names(names: object) -> dict[int, str]:
-    if names is None:
-        return {}
-    if not isinstance(names, dict):
-        raise TypeError(
-            bilingual(
-                f"names 应该是字典 {{名字: 张量}}，但收到的是 {type(names).__name__}。",
-                f"names must be a dict {{name: tensor}}, not {type(names).__name__}.",
-                todo_zh='例如 names={"w": w, "x": x}。',
-                todo_en='For example names={"w": w, "x": x}.',
-            )
+        A kept function keeps its saved values. ``hidden`` counts the nodes
+        left out. The nodes are copies; the tensors and functions they point
+        to are the same objects.
+
+        Example:
+            >>> x = torch.ones(1, requires_grad=True)
+            >>> graph = build_graph((x * 2).exp())
+            >>> graph.subgraph(graph.within(1))
+            Graph(3 nodes: 1 output, 1 function, 0 accumulate, 0 leaf, 1 saved; 2 edges; 4 more not shown)
+        """
+        chosen = set(ids)
+        for edge in self.edges:
+            if edge.kind == "saved" and edge.src in chosen:
+                chosen.add(edge.dst)
+        keep = sorted(chosen)
+        new_id = {old: new for new, old in enumerate(keep)}
+        return Graph(
+            nodes=[replace(self.nodes[old], id=new) for new, old in enumerate(keep)],
+            edges=[
+                replace(e, src=new_id[e.src], dst=new_id[e.dst])
+                for e in self.edges
+                if e.src in new_id and e.dst in new_id
+            ],
+            outputs=[new_id[i] for i in self.outputs if i in new_id],
+            hidden=self.hidden + len(self.nodes) - len(keep),
         )
-    by_id: dict[int, str] = {}
-    for key, value in names.items():
-        if not isinstance(key, str) or not isinstance(value, torch.Tensor):
-            raise TypeError(
-                bilingual(
-                    f"names 的每一项都应该是 名字(str): 张量，但 {key!r} 对应的是 {type(value).__name__}。",
-                    f"Each entry of names must be name (str): tensor, but {key!r} maps to {type(value).__name__}.",
-                    todo_zh='例如 names={"w": w}。',
-                    todo_en='For example names={"w": w}.',
-                )
-            )
-        by_id.setdefault(id(value), key)
-    return by_id
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cycle collector for a block that makes many objects, then resume it (if it ran).
+
+    Each full collection also visits the autograd graph the tensors hold, so
+    with the collector on, building a graph of n nodes costs about n squared.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 # --- The walk ----------------------------------------------------------------
@@ -470,7 +362,7 @@ class _Builder:
         return self._new(
             kind,
             name,
-            label="\n".join(_cut(line) for line in _tensor_lines(name, tensor, show_grad=show_grad)),
+            label="\n".join(cut(line) for line in tensor_lines(name, tensor, show_grad=show_grad)),
             shape=tuple(tensor.shape),
             dtype=str(tensor.dtype).removeprefix("torch."),
             device=str(tensor.device),
@@ -519,7 +411,7 @@ class _Builder:
             node.freed = node.freed or saved.freed
             node.stale = node.stale or saved.stale
             graph.edges.append(Edge(node.id, saved.id, "saved"))
-        node.label = "\n".join(_cut(line) for line in lines)
+        node.label = "\n".join(cut(line) for line in lines)
         return node.id, True
 
     def walk(self, outputs: list[torch.Tensor]) -> Graph:
@@ -535,10 +427,10 @@ class _Builder:
             if not new:
                 continue
             # Iterative depth-first walk; children are numbered in next_functions order.
-            stack: list[tuple[Any, int, int]] = [(tensor.grad_fn, root, 0)]
+            # next_functions builds a new tuple on every access: read it once per function.
+            stack: list[tuple[tuple[Any, ...], int, int]] = [(tensor.grad_fn.next_functions, root, 0)]
             while stack:
-                fn, fn_id, start = stack.pop()
-                nexts = fn.next_functions
+                nexts, fn_id, start = stack.pop()
                 for index in range(start, len(nexts)):
                     child = nexts[index][0]
                     if child is None:
@@ -546,13 +438,15 @@ class _Builder:
                     child_id, new = self.function(child)
                     graph.edges.append(Edge(fn_id, child_id, "next", index))
                     if new:
-                        stack.append((fn, fn_id, index + 1))  # come back for the remaining inputs
-                        stack.append((child, child_id, 0))
+                        stack.append((nexts, fn_id, index + 1))  # come back for the remaining inputs
+                        stack.append((child.next_functions, child_id, 0))
                         break
         return graph
 
 
-def build_graph(*outputs: torch.Tensor, names: dict[str, torch.Tensor] | None = None) -> Graph:
+def build_graph(
+    *outputs: torch.Tensor, names: dict[str, torch.Tensor] | None = None, depth: int | None = None
+) -> Graph:
     """The autograd graph behind ``outputs``, as plain data.
 
     Walks ``grad_fn.next_functions`` from each output (iteratively, so any
@@ -571,13 +465,15 @@ def build_graph(*outputs: torch.Tensor, names: dict[str, torch.Tensor] | None = 
         *outputs: the tensor(s) whose graph to build, e.g. the loss. A list or
             tuple of tensors is accepted too.
         names: optional ``{"w": w, ...}`` to name tensors explicitly.
+        depth: keep only the nodes at most ``depth`` arrows below an output
+            (see :meth:`Graph.within`); ``hidden`` counts the rest. ``None``: all.
 
     Returns:
         A :class:`Graph`.
 
     Raises:
         TypeError: no tensor was given, an argument is not a tensor, or ``names`` is not ``{str: tensor}``.
-        ValueError: a tensor has no graph (``requires_grad=False`` and no ``grad_fn``).
+        ValueError: a tensor has no graph (``requires_grad=False`` and no ``grad_fn``), or a bad ``depth``.
 
     Example:
         >>> import torch, torch.nn.functional as F
@@ -605,13 +501,15 @@ def build_graph(*outputs: torch.Tensor, names: dict[str, torch.Tensor] | None = 
         >>> [n.name for n in build_graph(mse).nodes if n.freed]
         ['MseLossBackward0', '_saved_self', '_saved_target', 'MulBackward0', '_saved_self']
     """
-    tensors = _flatten_outputs(outputs)
-    explicit = _check_names(names)
+    tensors = flatten_outputs(outputs)
+    explicit = check_names(names)
     keep: list[object] = []  # holds grad_fn objects while their id() is a key
-    auto_tensors, fn_names = _caller_names(keep)
+    auto_tensors, fn_names = caller_names(keep)
     tensor_names = {**auto_tensors, **explicit}
     for name, tensor in reversed((names or {}).items()):  # an explicit name also names that tensor's grad_fn
         if tensor.grad_fn is not None:
             keep.append(tensor.grad_fn)
             fn_names[id(keep[-1])] = name
-    return _Builder(tensor_names, fn_names).walk(tensors)
+    with gc_paused():
+        graph = _Builder(tensor_names, fn_names).walk(tensors)
+    return graph if depth is None else graph.subgraph(graph.within(depth))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -31,259 +31,27 @@ from gradlab._paint import MplPainter, Painter
 from gradlab._style import COLORS, EDGE, FREED, HIGHLIGHT, ROLE_COLORS, TEXT, edge_style, legend_entries, node_style
 from gradlab._svg import Point, Svg, text_width
 from gradlab.dot import need_dot, run_dot, to_dot
-from gradlab.graph import Graph, Node, build_graph, saved_line
+from gradlab.graph import Graph, build_graph
+from gradlab.layout import LINE as _LINE
+from gradlab.layout import MARGIN as _MARGIN
+from gradlab.layout import PAD_X as _PAD_X
+from gradlab.layout import PAD_Y as _PAD_Y
+from gradlab.layout import SIZE as _SIZE
+from gradlab.layout import Box as _Box
+from gradlab.layout import Layout as _Layout
+from gradlab.layout import Route as _Route
+from gradlab.layout import box_lines as _lines
+from gradlab.layout import layout_graph as _layout
+from gradlab.layout import warn_if_unreadable
 
 __all__ = ["GraphView", "draw"]
 
 # Colours, the node style rule and the legend's words: gradlab._style (shared with gradlab.dot).
 
-_SIZE = 12.0  # font size (px in SVG, pt in matplotlib: the same drawing)
-_LINE = 15.0  # line height
-_PAD_X, _PAD_Y = 8.0, 5.0
-_H_GAP, _V_GAP = 22.0, 34.0  # between boxes in a layer; between layers
-_DUMMY_GAP = 10.0  # between a long edge passing through a layer and its neighbours
-_MARGIN = 12.0
-_SWEEPS = 4
 _LEGEND_GAP = 28.0
 _FONT_MPL = "DejaVu Sans Mono"  # ships with matplotlib; the SVG's first font choice
 
 _RENDERERS = ("svg", "graphviz")
-
-
-# --- Layout ------------------------------------------------------------------
-
-
-@dataclass
-class _Box:
-    node: Node
-    lines: list[tuple[str, str]]  # (text, role): role is title, text, saved or freed
-    w: float
-    h: float
-    x: float = 0.0  # centre
-    y: float = 0.0  # top
-    highlighted: bool = False
-
-
-@dataclass
-class _Route:
-    points: list[tuple[float, float]]
-    highlighted: bool
-    count: int
-
-
-@dataclass
-class _Layout:
-    boxes: list[_Box]
-    routes: list[_Route]
-    width: float
-    height: float
-    legend: list[tuple[str, str]] = field(default_factory=list)  # (swatch, text)
-    legend_x: float = 0.0
-
-
-def _lines(node: Node, graph: Graph, show_saved: bool) -> list[tuple[str, str]]:
-    label = node.label.split("\n")
-    if node.kind != "function":
-        return [(label[0], "title")] + [(line, "text") for line in label[1:]]
-    lines = [(node.name, "title")]
-    if node.tensor_name:
-        lines.append((f"grad_fn of {node.tensor_name}", "text"))
-    if show_saved:
-        for child in graph.children(node.id, saved=True):
-            saved = graph.nodes[child]
-            if saved.kind == "saved":
-                lines.append((saved_line(saved), "freed" if saved.freed or saved.stale else "saved"))
-    return lines
-
-
-def _pav(targets: list[float], gaps: list[float], weights: list[float]) -> list[float]:
-    """Positions closest (weighted least squares) to ``targets`` with ``x[i] - x[i-1] >= gaps[i]``.
-
-    Pool-adjacent-violators on ``targets[i] - offset[i]``; linear time.
-    """
-    offsets = []
-    total = 0.0
-    for gap in gaps:
-        total += gap
-        offsets.append(total)
-    blocks: list[list[float]] = []  # [weight, weighted sum, count]
-    for target, offset, weight in zip(targets, offsets, weights, strict=True):
-        blocks.append([weight, weight * (target - offset), 1])
-        while len(blocks) > 1 and blocks[-2][1] * blocks[-1][0] > blocks[-1][1] * blocks[-2][0]:
-            w, s, c = blocks.pop()
-            blocks[-1][0] += w
-            blocks[-1][1] += s
-            blocks[-1][2] += c
-    result = []
-    for w, s, c in blocks:
-        result.extend([s / w] * int(c))
-    return [y + offset for y, offset in zip(result, offsets, strict=True)]
-
-
-def _layout(graph: Graph, show_saved: bool, highlighted: set[int], legend: bool) -> _Layout:
-    visible = [n for n in graph.nodes if n.kind != "saved"]
-    index = {n.id: i for i, n in enumerate(visible)}
-    boxes = []
-    for node in visible:
-        lines = _lines(node, graph, show_saved)
-        width = max(text_width(text, _SIZE) for text, _ in lines) + 2 * _PAD_X
-        boxes.append(_Box(node, lines, width, len(lines) * _LINE + 2 * _PAD_Y, highlighted=node.id in highlighted))
-
-    # Edges between visible boxes, duplicates counted (x * x uses x twice).
-    counts: dict[tuple[int, int], int] = {}
-    for edge in graph.edges:
-        if edge.kind != "saved":
-            key = (index[edge.src], index[edge.dst])
-            counts[key] = counts.get(key, 0) + 1
-    n = len(boxes)
-    down: list[list[int]] = [[] for _ in range(n)]
-    indegree = [0] * n
-    for a, b in counts:
-        down[a].append(b)
-        indegree[b] += 1
-
-    # Longest-path layering (Kahn's order; outputs on top).
-    layer = [0] * n
-    ready = [i for i in range(n) if indegree[i] == 0]
-    head = 0
-    while head < len(ready):
-        a = ready[head]
-        head += 1
-        for b in down[a]:
-            layer[b] = max(layer[b], layer[a] + 1)
-            indegree[b] -= 1
-            if indegree[b] == 0:
-                ready.append(b)
-
-    # Long edges pass through dummy points, one per layer crossed.
-    width = [b.w for b in boxes]
-    height = [b.h for b in boxes]
-    up_nb: list[list[int]] = [[] for _ in range(n)]
-    down_nb: list[list[int]] = [[] for _ in range(n)]
-    chains: list[tuple[list[int], int]] = []  # (vertex chain, count)
-    for (a, b), count in counts.items():
-        chain = [a]
-        for level in range(layer[a] + 1, layer[b]):
-            layer.append(level)
-            width.append(0.0)
-            height.append(0.0)
-            up_nb.append([])
-            down_nb.append([])
-            chain.append(len(layer) - 1)
-        chain.append(b)
-        for u, v in itertools.pairwise(chain):
-            down_nb[u].append(v)
-            up_nb[v].append(u)
-        chains.append((chain, count))
-    total = len(layer)
-    dummy = [i >= n for i in range(total)]
-
-    # Initial order: the walk order (ids), dummies after their source.
-    key = [float(boxes[i].node.id) if i < n else 0.0 for i in range(total)]
-    for chain, _ in chains:
-        for v in chain[1:-1]:
-            key[v] = key[chain[0]] + 0.5
-    depth = max(layer) + 1 if layer else 0
-    rows: list[list[int]] = [[] for _ in range(depth)]
-    for v in sorted(range(total), key=lambda v: (key[v], v)):
-        rows[layer[v]].append(v)
-
-    # Barycenter sweeps.
-    pos = [0] * total
-    for row in rows:
-        for i, v in enumerate(row):
-            pos[v] = i
-    for _ in range(_SWEEPS):
-        for neighbours, order in ((up_nb, range(1, depth)), (down_nb, range(depth - 2, -1, -1))):
-            for level in order:
-                row = rows[level]
-                bary = {}
-                for v in row:
-                    nb = neighbours[v]
-                    bary[v] = sum(pos[u] for u in nb) / len(nb) if nb else float(pos[v])
-                row.sort(key=lambda v: (bary[v], pos[v]))
-                for i, v in enumerate(row):
-                    pos[v] = i
-
-    # Horizontal positions: pull towards the neighbours, keep the boxes apart.
-    x = [0.0] * total
-    gaps_by_row = []
-    for row in rows:
-        gaps = [0.0]
-        for a, b in itertools.pairwise(row):
-            gap = _DUMMY_GAP if dummy[a] or dummy[b] else _H_GAP
-            gaps.append((width[a] + width[b]) / 2 + gap)
-        gaps_by_row.append(gaps)
-        placed = _pav([0.0] * len(row), gaps, [1.0] * len(row))
-        for v, value in zip(row, placed, strict=True):
-            x[v] = value
-    weights = [4.0 if d else 1.0 for d in dummy]  # long edges straight
-    for _ in range(_SWEEPS * 2):
-        for neighbours, order in ((up_nb, range(1, depth)), (down_nb, range(depth - 2, -1, -1))):
-            for level in order:
-                row = rows[level]
-                targets = []
-                for v in row:
-                    nb = neighbours[v]
-                    targets.append(sum(x[u] for u in nb) / len(nb) if nb else x[v])
-                placed = _pav(targets, gaps_by_row[level], [weights[v] for v in row])
-                for v, value in zip(row, placed, strict=True):
-                    x[v] = value
-    left = min((x[v] - width[v] / 2 for v in range(total)), default=0.0)
-    shift = _MARGIN - left
-    x = [value + shift for value in x]
-
-    # Vertical positions: one row per layer, boxes centred in their row.
-    y = [0.0] * total
-    top = _MARGIN
-    row_mid = []
-    for row in rows:
-        row_h = max((height[v] for v in row), default=0.0)
-        for v in row:
-            y[v] = top + (row_h - height[v]) / 2
-        row_mid.append(top + row_h / 2)
-        top += row_h + _V_GAP
-    graph_h = top - _V_GAP + _MARGIN
-    graph_w = max((x[v] + width[v] / 2 for v in range(total)), default=0.0) + _MARGIN
-
-    for i, box in enumerate(boxes):
-        box.x, box.y = x[i], y[i]
-    routes = []
-    for chain, count in chains:
-        a, b = chain[0], chain[-1]
-        points = [(x[a], y[a] + height[a])]
-        points.extend((x[v], row_mid[layer[v]]) for v in chain[1:-1])
-        points.append((x[b], y[b]))
-        routes.append(_Route(points, boxes[a].highlighted and boxes[b].highlighted, count))
-
-    entries: list[tuple[str, str]] = []
-    if legend:
-        kinds = {b.node.kind for b in boxes}
-        entries = [("arrow", "arrow: the way backward() walks")]
-        names = {
-            "output": "output tensor (value)",
-            "function": "backward function (grad_fn)",
-            "accumulate": "AccumulateGrad: adds into .grad",
-            "leaf": "leaf tensor (requires_grad=True)",
-        }
-        entries += [(kind, text) for kind, text in names.items() if kind in kinds]
-        roles = {role for b in boxes for _, role in b.lines}
-        if "saved" in roles:
-            entries.append(("saved", "saved for backward (_saved_*)"))
-        if any(b.node.freed for b in boxes):
-            entries.append(("freed", "freed: backward() ran without"))
-            entries.append(("", "retain_graph=True"))
-        if any(b.node.stale for b in boxes):
-            entries.append(("freed", "changed in place after saving"))
-        if highlighted:
-            entries.append(("highlight", "highlighted path"))
-    legend_x = graph_w + _LEGEND_GAP - _MARGIN
-    if entries:
-        legend_w = 34 + max(text_width(text, _SIZE) for _, text in entries)
-        legend_h = _MARGIN * 2 + len(entries) * 20
-        graph_w = legend_x + legend_w + _MARGIN
-        graph_h = max(graph_h, legend_h)
-    return _Layout(boxes, routes, graph_w, graph_h, entries, legend_x)
 
 
 # --- Painting: one description of the picture, painted as SVG or by matplotlib ---
@@ -310,8 +78,8 @@ class _Legend:
         return _MARGIN * 2 + len(self.rows) * _LEGEND_ROW
 
 
-def _legend(layout: _Layout, highlighted: bool) -> _Legend:
-    rows = []
+def _legend(layout: _Layout, highlighted: bool, hidden: int = 0) -> _Legend:
+    rows = [("", f"({hidden} more nodes not drawn)", TEXT)] if hidden else []
     for swatch, words in legend_entries(((box.node, box.lines) for box in layout.boxes), highlighted):
         color = FREED if swatch == "freed" else TEXT
         for i, line in enumerate(words.split("\n")):
@@ -319,11 +87,12 @@ def _legend(layout: _Layout, highlighted: bool) -> _Legend:
     return _Legend(rows, layout.width + _LEGEND_GAP - _MARGIN)
 
 
-def _curve(points: list[Point]) -> tuple[Point, list[tuple[Point, Point, Point]]]:
-    """Start and cubic Bezier pieces (control, control, end) through ``points``; the last ends at the arrow's base."""
+def _curve(points: list[Point], arrow: bool = True) -> tuple[Point, list[tuple[Point, Point, Point]]]:
+    """Start and cubic Bezier pieces (control, control, end) through ``points``; with ``arrow``, the last
+    ends at the arrow's base."""
     pieces = []
     for i, ((x1, y1), (x2, y2)) in enumerate(itertools.pairwise(points)):
-        if i == len(points) - 2:
+        if arrow and i == len(points) - 2:
             y2 -= 7.0
         mid = (y2 - y1) / 2
         pieces.append(((x1, y1 + mid), (x2, y2 - mid), (x2, y2)))
@@ -337,9 +106,11 @@ def _arrow(x: float, y: float) -> list[Point]:
 
 def _paint_route(route: _Route, painter: Painter) -> None:
     color, width = edge_style(route.highlighted)
-    start, pieces = _curve(route.points)
+    start, pieces = _curve(route.points, route.arrow)
     painter.bezier(start, pieces, fill="none", stroke=color, stroke_width=width)
     end = route.points[-1]
+    if not route.arrow:  # a branch that joins a shared weight's trunk: no arrowhead
+        return
     painter.polygon(_arrow(*end), fill=color)
     if route.count > 1:
         painter.text(end[0] + 6, end[1] - 8, f"x{route.count}", size=10, fill=color)
@@ -445,9 +216,9 @@ class GraphView:
 
     def _get_layout(self) -> _Layout:
         if self._layout is None:
-            self._layout = _layout(self.graph, self.show_saved, set(self.highlighted), legend=False)
+            self._layout = _layout(self.graph, self.show_saved, set(self.highlighted))
             if self.legend:
-                self._legend = _legend(self._layout, bool(self.highlighted))
+                self._legend = _legend(self._layout, bool(self.highlighted), self.graph.hidden)
         return self._layout
 
     def _paint(self, painter_class: Callable[..., _P]) -> _P:
@@ -533,6 +304,8 @@ def draw(
     highlight: object = None,
     renderer: str = "svg",
     legend: bool = True,
+    depth: int | None = None,
+    only: object = None,
 ) -> GraphView:
     """Draw the autograd graph behind ``outputs``: values, gradients, saved and freed tensors.
 
@@ -561,13 +334,21 @@ def draw(
         renderer: ``"svg"`` (built in, no system program) or ``"graphviz"``
             (needs the ``dot`` program; checked at once).
         legend: draw the legend.
+        depth: draw only the nodes at most ``depth`` arrows below the outputs
+            (the legend counts the rest); ``None``: all.
+        only: a tensor, ``grad_fn``, node name or node id, or a list of them:
+            draw only the paths from the outputs to them.
+
+    A graph of more than 2,000 boxes is hard to read and slow to draw:
+    ``draw`` warns once and suggests ``depth`` or ``only``.
 
     Returns:
         A :class:`GraphView`; Jupyter displays it, ``.save("graph.png")`` writes it.
 
     Raises:
         TypeError: bad outputs, names or highlight.
-        ValueError: a tensor has no graph, a highlight target is not in it, or an unknown renderer.
+        ValueError: a tensor has no graph, a highlight or ``only`` target is not in it, a bad ``depth``,
+            or an unknown renderer.
         RuntimeError: ``renderer="graphviz"`` and Graphviz is not installed.
 
     Example:
@@ -601,6 +382,9 @@ def draw(
     targets = _highlight_targets(highlight)
     if renderer == "graphviz":
         need_dot()
-    graph = build_graph(*outputs, names=names)
+    graph = build_graph(*outputs, names=names, depth=depth)
+    if only is not None:
+        graph = graph.subgraph(graph.path_to(*(only if isinstance(only, (list, tuple, set, frozenset)) else [only])))
+    warn_if_unreadable(graph)
     highlighted = graph.path_to(*targets) if targets else set()
     return GraphView(graph, show_saved=show_saved, highlighted=highlighted, renderer=renderer, legend=legend)

@@ -26,8 +26,9 @@ from typing import Any
 import torch
 
 from gradlab._format import short
+from gradlab._labels import tensor_text
 from gradlab._messages import bilingual, reraise_with_hint
-from gradlab.graph import Edge, Graph, build_graph, tensor_text
+from gradlab.graph import Edge, Graph, build_graph
 
 __all__ = ["BackwardTrace", "ChainRule", "Step", "trace_backward"]
 

@@ -25,7 +25,7 @@ import gradlab
 import gradlab.dot
 import gradlab.render
 from gradlab import Graph, GraphView, build_graph, draw
-from gradlab.render import _pav
+from gradlab.layout import pav as _pav
 
 # --- Reference traversal ------------------------------------------------------
 

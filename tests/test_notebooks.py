@@ -84,7 +84,9 @@ def test_exercises_have_collapsed_solutions(path: Path):
         # JupyterLab shows the first line of a collapsed output: it must name the exercise, not answer it
         for data in cell["outputs"][0]["data"].values():
             first = "".join(data).splitlines()[0]
-            assert re.fullmatch(r"(<details><summary>)?解答 \d\d\.\d / Solution \d\d\.\d\S*", first.split("（")[0]), first
+            assert re.fullmatch(r"(<details><summary>)?解答 \d\d\.\d / Solution \d\d\.\d\S*", first.split("（")[0]), (
+                first
+            )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -171,19 +171,7 @@ def _string_constants(path: Path) -> list[str]:
 
 
 _PACKAGE = Path(gradlab.__file__).parent
-_MODULES = [
-    pytest.param(
-        name,
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="render._layout still holds the old legend words, unused (GraphView calls it with legend=False); "
-            "the layout move of issue 9 deletes them: then drop this mark",
-        ),
-    )
-    if name == "render.py"
-    else name
-    for name in sorted(p.name for p in _PACKAGE.glob("*.py") if p.name != "_style.py")
-]
+_MODULES = sorted(p.name for p in _PACKAGE.glob("*.py") if p.name != "_style.py")
 
 
 def test_legend_words_live_in_style():
