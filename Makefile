@@ -43,8 +43,9 @@ notebooks: setup  ## re-execute every notebook in place from a fresh kernel
 images: setup  ## rebuild every figure in src_images/
 	$(PY) tools/figures.py src_images
 
-bench: setup  ## print the benchmark tables
-	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+bench: setup  ## print the benchmark tables (grandalf, for comparison only, goes into .bench-site/, not .venv)
+	@test -d .bench-site || $(PY) -m pip install --quiet --target .bench-site -r bench/requirements.txt
+	@for f in bench/bench_*.py; do echo "== $$f"; PYTHONPATH=.bench-site $(PY) $$f || exit 1; done
 
 $(UV):  # uv resolves the lock; it lives in its own venv, not in the project's
 	$(PYTHON) -m venv .venv-lock
@@ -54,5 +55,5 @@ lock: $(UV)  ## re-resolve constraints.txt from pyproject.toml (uv: markers and 
 	$(PYTHON) tools/lock.py --uv $(UV) constraints.txt
 
 clean:  ## remove .venv, caches and test artifacts (never touches notebooks/)
-	rm -rf $(VENV) .venv-lock .pytest_cache .hypothesis .ruff_cache test-artifacts *.egg-info
+	rm -rf $(VENV) .venv-lock .bench-site .pytest_cache .hypothesis .ruff_cache test-artifacts *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
