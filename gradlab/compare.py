@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from gradlab import _format
-from gradlab._checks import Inputs, as_inputs, check_func, check_method
+from gradlab._checks import Inputs, as_inputs, as_methods, check_func, fresh, grad_recording
 from gradlab.jacobians import METHODS, Jacobian, flatten, jacobian, jacobian_parts, max_abs_diff
 
 __all__ = ["JacobianComparison", "MethodResult", "compare_jacobians"]
@@ -137,7 +137,7 @@ def compare_jacobians(
     inputs: Inputs,
     reference: Jacobian | Callable[[], Jacobian] | None = None,
     *,
-    methods: Sequence[str] = METHODS,
+    methods: Sequence[str] | str = METHODS,
     min_time: float = 0.05,
 ) -> JacobianComparison:
     """Run every :func:`jacobian` method; report each one's error and median time.
@@ -150,9 +150,15 @@ def compare_jacobians(
             ``lambda: softmax_jacobian(a, dim=0)`` (then it is timed too and
             the ratios are to it). ``None``: PyTorch's own
             ``torch.autograd.functional.jacobian(func, inputs)``, untimed.
-        methods: which methods to run (default: all of :data:`METHODS`).
+        methods: which methods to run (default: all of :data:`METHODS`); a
+            list, or one name such as ``"rows"``.
         min_time: seconds to spend timing each method (at least 3 calls after
             one warm-up call).
+
+    Raises:
+        ValueError: ``methods`` is empty or names an unknown method.
+        TypeError: ``methods`` is not a string or a list of them; see
+            :func:`jacobian` for ``func`` and ``inputs``.
 
     Returns:
         A :class:`JacobianComparison`: ``.rows`` holds the numbers; printed
@@ -170,17 +176,17 @@ def compare_jacobians(
         >>> all(row.max_abs_diff < 1e-6 for row in table.rows)
         True
     """
-    for method in methods:
-        check_method(method, METHODS)
+    chosen = as_methods(methods, METHODS)
     check_func(func, "compare_jacobians")
     input_tuple, inputs_tuple = as_inputs(inputs, "compare_jacobians")
     rows: list[MethodResult] = []
     reference_time: float | None = None
     if reference is None:
         label = "torch.autograd.functional.jacobian"
-        with torch.enable_grad():
+        with grad_recording():  # whatever the caller's mode, as jacobian() does
             # as a tuple: torch.autograd.functional.jacobian rejects the list that jacobian() accepts
-            reference_value = torch.autograd.functional.jacobian(func, input_tuple if inputs_tuple else input_tuple[0])
+            copies = tuple(fresh(x) for x in input_tuple)
+            reference_value = torch.autograd.functional.jacobian(func, copies if inputs_tuple else copies[0])
     elif callable(reference):
         label = "reference() (timed)"
         reference_value = reference()
@@ -192,7 +198,7 @@ def compare_jacobians(
     flatten(reference_value)  # a bilingual TypeError if it is not tensors
 
     measured = []
-    for method in methods:
+    for method in chosen:
         value = jacobian(func, inputs, method=method)
         diff = max_abs_diff(value, reference_value)
         median, times = _median_time(partial(jacobian, func, inputs, method=method), min_time)

@@ -31,7 +31,20 @@ from typing import Any
 
 import torch
 
-from gradlab._checks import Inputs, as_inputs, as_outputs, check_dim, check_func, check_method
+from gradlab._checks import (
+    INFERENCE_TENSOR_SAVED,
+    Inputs,
+    as_inputs,
+    as_outputs,
+    check_dim,
+    check_func,
+    check_method,
+    complex_message,
+    explained,
+    fresh,
+    func_error,
+    grad_recording,
+)
 from gradlab._messages import bilingual
 
 __all__ = ["METHODS", "jacobian", "softmax_jacobian"]
@@ -157,21 +170,33 @@ def _batched(outputs: tuple[torch.Tensor, ...], leaves: tuple[torch.Tensor, ...]
 
 
 def _functorch(
-    func: Callable[..., Any], inputs: tuple[torch.Tensor, ...], method: str
+    func: Callable[..., Any], inputs: tuple[torch.Tensor, ...], method: str, caller: str
 ) -> tuple[list[list[torch.Tensor]], bool]:
-    """``torch.func.jacrev`` or ``jacfwd`` with respect to every input."""
+    """``torch.func.jacrev`` or ``jacfwd`` with respect to every input (call inside ``grad_recording``)."""
     returned_tuple = [False]
+    ours: list[BaseException] = []  # gradlab's own error about what func returned: raised as it is
 
     def as_tuple(*args: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        outputs, returned_tuple[0] = as_outputs(func(*args), "jacobian")
+        # a copy, as under "rows"/"batched": func may change its argument in place
+        value = func(*(a.clone() for a in args))
+        try:
+            outputs, returned_tuple[0] = as_outputs(value, caller)
+        except (TypeError, RuntimeError) as error:
+            ours.append(error)
+            raise
         return outputs
 
     transform = torch.func.jacrev if method == "jacrev" else torch.func.jacfwd
     argnums = tuple(range(len(inputs)))
-    detached = tuple(x.detach() for x in inputs)
+    copies = tuple(fresh(x) for x in inputs)
     try:
-        jac = transform(as_tuple, argnums=argnums)(*detached)
+        jac = transform(as_tuple, argnums=argnums)(*copies)
     except RuntimeError as error:
+        if error in ours:
+            raise
+        known = func_error(error, caller)
+        if known is not None:
+            raise known from error
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise RuntimeError(
             bilingual(
@@ -206,22 +231,33 @@ def jacobian_parts(
     check_method(method, METHODS)
     check_func(func, caller)
     input_tuple, inputs_tuple = as_inputs(inputs, caller)
-    if method in ("jacrev", "jacfwd"):
-        jac, outputs_tuple = _functorch(func, input_tuple, method)
-        return jac, outputs_tuple, inputs_tuple, method
-    with torch.enable_grad():
-        leaves = tuple(x.detach().requires_grad_() for x in input_tuple)
-        outputs, outputs_tuple = as_outputs(func(*leaves), caller)
+    # Whatever the caller's mode (no_grad, inference_mode): record a graph, on normal copies of the inputs.
+    with grad_recording():
+        if method in ("jacrev", "jacfwd"):
+            jac, outputs_tuple = _functorch(func, input_tuple, method, caller)
+            return jac, outputs_tuple, inputs_tuple, method
+        leaves = tuple(fresh(x).requires_grad_() for x in input_tuple)
+        try:
+            with explained(caller):
+                # func gets non-leaf copies: it may change them in place, and never touches the caller's tensors
+                outputs, outputs_tuple = as_outputs(func(*(x.clone() for x in leaves)), caller)
+        except RuntimeError as error:
+            if method == "auto" and INFERENCE_TENSOR_SAVED in str(error.__cause__):
+                # autograd cannot save a captured inference tensor; torch.func uses it as a constant
+                jac, outputs_tuple = _functorch(func, input_tuple, "jacrev", caller)
+                return jac, outputs_tuple, inputs_tuple, "jacrev"
+            raise
         used = method
         if method == "auto":
             used = auto_choice(sum(o.numel() for o in outputs), sum(x.numel() for x in leaves))
             if used in ("jacrev", "jacfwd"):
                 try:
-                    jac, _ = _functorch(func, input_tuple, used)
+                    jac, _ = _functorch(func, input_tuple, used, caller)
                     return jac, outputs_tuple, inputs_tuple, used
                 except RuntimeError:  # torch.func cannot transform func: plain autograd can
                     used = "batched"
-        jac = by_rows(outputs, leaves) if used == "rows" else _batched(outputs, leaves)
+        with explained(caller):
+            jac = by_rows(outputs, leaves) if used == "rows" else _batched(outputs, leaves)
     return jac, outputs_tuple, inputs_tuple, used
 
 
@@ -242,13 +278,15 @@ def jacobian(func: Callable[..., Any], inputs: Inputs, method: str = "auto") -> 
       output → ``"rows"`` (that is just its gradient); up to 64 outputs →
       ``"batched"``; more → ``"jacfwd"`` if the inputs are fewer than half the
       outputs, else ``"jacrev"`` (falling back to ``"batched"`` when
-      ``torch.func`` cannot transform ``func``).
+      ``torch.func`` cannot transform ``func``, and to ``"jacrev"`` when
+      ``func`` uses a tensor made under ``inference_mode``, which autograd
+      cannot record).
 
     Args:
         func: a function of the input tensor(s) returning a tensor or a tuple
             of tensors.
-        inputs: a floating point tensor, or a tuple of them; passed to
-            ``func`` as positional arguments.
+        inputs: a real floating point tensor, or a tuple (or list) of them;
+            passed to ``func`` as positional arguments.
         method: one of ``"rows"``, ``"batched"``, ``"jacrev"``, ``"jacfwd"``,
             ``"auto"``.
 
@@ -259,10 +297,27 @@ def jacobian(func: Callable[..., Any], inputs: Inputs, method: str = "auto") -> 
         and/or per output otherwise (``J[out][in]`` when both are tuples).
         The result does not require grad.
 
+    Whatever the caller's grad mode (``torch.no_grad()``,
+    ``torch.inference_mode()``, ``set_grad_enabled(False)``), every method
+    records its own graph and gives the same numbers; inference tensors are
+    accepted as inputs. ``func`` is called with copies of the inputs, so it
+    may change its argument in place (``z.mul_(2)``) under every method, and
+    the caller's tensors are never changed.
+
+    Real numbers only: complex inputs or outputs raise (as in ``torch.func``);
+    split them with ``torch.view_as_real(x)`` or ``x.real`` / ``x.imag``
+    (``x.float()`` would drop the imaginary part).
+
     Raises:
-        ValueError: an unknown ``method``.
-        TypeError: ``func`` is not callable or returns something that is not a
-            floating point tensor; an input is not a floating point tensor.
+        ValueError: an unknown ``method`` (gradlab's check).
+        TypeError: ``func`` is not callable, an input is not a tensor, or
+            ``func`` returns something that is not a tensor, or an integer or
+            bool tensor (gradlab's checks).
+        RuntimeError: an integer or bool input (PyTorch's "only Tensors of
+            floating point dtype can require gradients", chained); a complex
+            input or output (as ``torch.func.jacrev``); ``func`` changes in
+            place a tensor that requires grad, or uses a tensor created under
+            ``inference_mode`` (PyTorch's error, chained, with what to do).
 
     Example:
         >>> a = torch.tensor([0.7728, 0.4713, 0.9653])
@@ -277,6 +332,27 @@ def jacobian(func: Callable[..., Any], inputs: Inputs, method: str = "auto") -> 
 
 
 # --- the closed form -------------------------------------------------------------
+
+
+def _softmax_refuses(input: torch.Tensor, dim: object) -> None:
+    """Raise ``torch.softmax``'s own ``NotImplementedError`` for a non-floating ``input``, chained, bilingual."""
+    try:
+        torch.softmax(input.detach(), dim=dim if isinstance(dim, int) else -1)
+    except NotImplementedError as error:
+        cause = str(error).strip().splitlines()[0]
+        if input.is_complex():
+            message = complex_message("softmax_jacobian 的 input", "input of softmax_jacobian", input.dtype)
+            raise NotImplementedError(f"{message}\n(PyTorch: {cause})") from error
+        raise NotImplementedError(
+            bilingual(
+                f"softmax_jacobian 的 input 的类型是 {input.dtype}：softmax 只对浮点数有定义（PyTorch 也拒绝）。",
+                f"input of softmax_jacobian has dtype {input.dtype}: softmax is defined for floating point "
+                "numbers only (PyTorch refuses it too).",
+                todo_zh="先转换成浮点数：x.float()，或写 torch.tensor([1.0, 2.0])。",
+                todo_en="Convert it first: x.float(), or write torch.tensor([1.0, 2.0]).",
+                cause=cause,
+            )
+        ) from error
 
 
 def softmax_jacobian(input: torch.Tensor, dim: int, *, full: bool = False) -> torch.Tensor:
@@ -305,6 +381,12 @@ def softmax_jacobian(input: torch.Tensor, dim: int, *, full: bool = False) -> to
     Returns:
         The Jacobian, without a graph (it does not require grad).
 
+    Raises:
+        NotImplementedError: an integer, bool or complex ``input``, as
+            ``torch.softmax`` raises (its error chained).
+        TypeError, ValueError: ``input`` is not a tensor, or ``dim`` is not
+            an int naming one of its dimensions (gradlab's checks).
+
     Example:
         >>> a = torch.tensor([0.7728, 0.4713, 0.9653])
         >>> J = softmax_jacobian(a, dim=0)
@@ -317,6 +399,8 @@ def softmax_jacobian(input: torch.Tensor, dim: int, *, full: bool = False) -> to
         >>> softmax_jacobian(torch.zeros(4, 10), dim=-1).shape
         torch.Size([4, 10, 10])
     """
+    if isinstance(input, torch.Tensor) and not input.is_floating_point():
+        _softmax_refuses(input, dim)
     (input,), _ = as_inputs(input, "softmax_jacobian")
     check_dim(dim, input, "softmax_jacobian")
     if input.dim() == 0:
