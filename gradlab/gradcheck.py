@@ -30,8 +30,8 @@ from gradlab._messages import bilingual
 from gradlab.jacobians import by_rows
 
 # Elements per chunk: check_grad never holds more than about this many float64 numbers
-# per batched call (perturbed inputs, their outputs, basis vectors): ~8 MB each.
-_CHUNK_ELEMENTS = 1 << 20
+# per batched call (perturbed inputs, their outputs, basis vectors): ~2 MB each.
+_CHUNK_ELEMENTS = 1 << 18
 
 __all__ = ["GradCheck", "GradCheckEntry", "check_grad"]
 
@@ -72,11 +72,8 @@ class _Entries(Sequence[GradCheckEntry]):
         rtol: float,
         blocks: list[tuple[str, torch.Size, list[tuple[str, torch.Size]]]],
     ) -> None:
-        self.analytic, self.numeric = analytic, numeric
-        self.abs_error = (analytic - numeric).abs()
-        scale = torch.maximum(torch.maximum(analytic.abs(), numeric.abs()), torch.tensor(atol, dtype=torch.float64))
-        self.rel_error = self.abs_error / scale
-        self.ok = self.abs_error <= atol + rtol * numeric.abs()
+        self.analytic, self.numeric, self.atol = analytic, numeric, atol
+        self.ok = (analytic - numeric).abs_() <= atol + rtol * numeric.abs()
         self._blocks = blocks  # per output: its name, shape, and (name, shape) of each input
         self._starts: list[int] = []
         start = 0
@@ -98,15 +95,21 @@ class _Entries(Sequence[GradCheckEntry]):
             rest -= shape.numel()
         raise AssertionError(k)
 
+    @property
+    def abs_error(self) -> torch.Tensor:
+        """Every ``|autograd − numeric|`` (made when asked, not kept)."""
+        return (self.analytic - self.numeric).abs_()
+
+    @property
+    def rel_error(self) -> torch.Tensor:
+        """Every ``abs_error / max(|autograd|, |numeric|, atol)`` (made when asked, not kept)."""
+        scale = torch.maximum(self.analytic.abs(), self.numeric.abs()).clamp_(min=self.atol)
+        return self.abs_error.div_(scale)
+
     def _entry(self, k: int) -> GradCheckEntry:
-        return GradCheckEntry(
-            self._name(k),
-            float(self.analytic[k]),
-            float(self.numeric[k]),
-            float(self.abs_error[k]),
-            float(self.rel_error[k]),
-            bool(self.ok[k]),
-        )
+        a, n = float(self.analytic[k]), float(self.numeric[k])
+        err = abs(a - n)
+        return GradCheckEntry(self._name(k), a, n, err, err / max(abs(a), abs(n), self.atol), bool(self.ok[k]))
 
     @overload
     def __getitem__(self, index: int) -> GradCheckEntry: ...
@@ -276,45 +279,45 @@ def _upcast_note(inputs: tuple[torch.Tensor, ...], eps: float) -> str:
     )
 
 
-def _analytic(outputs: tuple[torch.Tensor, ...], leaves: tuple[torch.Tensor, ...]) -> list[list[torch.Tensor]]:
-    """``J[i][j]`` as ``[out_i.numel(), x_j.numel()]`` float64, by batched backward passes in chunks.
+def _analytic(
+    outputs: tuple[torch.Tensor, ...], leaves: tuple[torch.Tensor, ...], blocks: list[list[torch.Tensor]]
+) -> None:
+    """Fill ``blocks[i][j]`` (``[out_i.numel(), x_j.numel()]``, float64) with autograd's Jacobian, in chunks.
 
     Each chunk is one ``autograd.grad`` with ``is_grads_batched=True`` over a
     block of rows of the identity; a backward that cannot be batched (an
     ``autograd.Function`` without vmap support) falls back to the row loop.
     """
-    jac: list[list[torch.Tensor]] = []
-    for out in outputs:
+    for out, row in zip(outputs, blocks, strict=True):
         rows = out.numel()
-        blocks = [torch.zeros(rows, x.numel(), dtype=torch.float64) for x in leaves]
-        if rows and out.requires_grad:
-            chunk = max(1, _CHUNK_ELEMENTS // max(rows, *(x.numel() for x in leaves)))
-            try:
-                for start in range(0, rows, chunk):
-                    count = min(chunk, rows - start)
-                    basis = torch.zeros(count, rows, dtype=out.dtype, device=out.device)
-                    basis[torch.arange(count), start + torch.arange(count)] = 1
-                    grads = torch.autograd.grad(
-                        out,
-                        leaves,
-                        grad_outputs=basis.reshape(count, *out.shape),
-                        retain_graph=True,
-                        allow_unused=True,
-                        is_grads_batched=True,
-                    )
-                    for j, g in enumerate(grads):
-                        if g is not None:
-                            blocks[j][start : start + count] = g.reshape(count, -1).double().cpu()
-            except RuntimeError:  # e.g. a custom autograd.Function whose backward vmap cannot batch
-                blocks = [b.reshape(rows, -1).double().cpu() for b in by_rows((out,), leaves)[0]]
-        jac.append(blocks)
-    return jac
+        if not rows or not out.requires_grad:
+            continue
+        chunk = max(1, _CHUNK_ELEMENTS // max(rows, *(x.numel() for x in leaves)))
+        try:
+            for start in range(0, rows, chunk):
+                count = min(chunk, rows - start)
+                basis = torch.zeros(count, rows, dtype=out.dtype, device=out.device)
+                basis[torch.arange(count), start + torch.arange(count)] = 1
+                grads = torch.autograd.grad(
+                    out,
+                    leaves,
+                    grad_outputs=basis.reshape(count, *out.shape),
+                    retain_graph=True,
+                    allow_unused=True,
+                    is_grads_batched=True,
+                )
+                for block, g in zip(row, grads, strict=True):
+                    if g is not None:
+                        block[start : start + count] = g.reshape(count, -1)
+        except RuntimeError:  # e.g. a custom autograd.Function whose backward vmap cannot batch
+            for block, g in zip(row, by_rows((out,), leaves)[0], strict=True):
+                block.copy_(g.reshape(rows, -1))
 
 
 def _numeric(
-    func: Callable[..., Any], x64: tuple[torch.Tensor, ...], eps: float, sizes: list[int]
-) -> list[list[torch.Tensor]]:
-    """``N[i][j]``: central differences as ``[out_i.numel(), x_j.numel()]``, many perturbations per call.
+    func: Callable[..., Any], x64: tuple[torch.Tensor, ...], eps: float, blocks: list[list[torch.Tensor]]
+) -> None:
+    """Fill ``blocks[i][j]`` (``[out_i.numel(), x_j.numel()]``) with central differences, many per call.
 
     Each call evaluates ``func`` on a chunk of perturbed copies at once with
     ``torch.func.vmap`` (at most about ``_CHUNK_ELEMENTS`` numbers per chunk);
@@ -322,7 +325,7 @@ def _numeric(
     randomness, an ``autograd.Function`` without ``setup_context``) is called
     once per perturbation instead.
     """
-    numeric = [[torch.zeros(size, x.numel(), dtype=torch.float64) for x in x64] for size in sizes]
+    sizes = [row[0].shape[0] for row in blocks]
     with torch.no_grad():
         for j, x in enumerate(x64):
             n = x.numel()
@@ -339,6 +342,7 @@ def _numeric(
                 steps = torch.zeros(count, n, dtype=torch.float64, device=x.device)
                 steps[torch.arange(count), start + torch.arange(count)] = eps
                 points = torch.cat([x.reshape(1, n) + steps, x.reshape(1, n) - steps]).reshape(2 * count, *x.shape)
+                del steps
                 outs: list[torch.Tensor] | None = None
                 if batched:
                     try:
@@ -348,10 +352,28 @@ def _numeric(
                 if outs is None:
                     per_point = [at(p.clone()) for p in points]
                     outs = [torch.stack([o[i] for o in per_point]) for i in range(len(sizes))]
+                del points
                 for i, out in enumerate(outs):
-                    flat = out.double().reshape(2 * count, -1)
-                    numeric[i][j][:, start : start + count] = ((flat[:count] - flat[count:]) / (2 * eps)).T.cpu()
-    return numeric
+                    flat = out.reshape(2 * count, -1).double()
+                    blocks[i][j][:, start : start + count] = ((flat[:count] - flat[count:]) / (2 * eps)).T
+                del outs
+
+
+def _blocks(
+    flat: torch.Tensor, outputs: tuple[torch.Tensor, ...], x64: tuple[torch.Tensor, ...]
+) -> list[list[torch.Tensor]]:
+    """Views ``[out_i.numel(), x_j.numel()]`` into ``flat``, laid out output by output, row by row."""
+    width = sum(x.numel() for x in x64)
+    blocks, start = [], 0
+    for out in outputs:
+        block = flat[start : start + out.numel() * width].view(out.numel(), width)
+        columns, col = [], 0
+        for x in x64:
+            columns.append(block[:, col : col + x.numel()])
+            col += x.numel()
+        blocks.append(columns)
+        start += out.numel() * width
+    return blocks
 
 
 def check_grad(
@@ -425,8 +447,14 @@ def check_grad(
         x64 = tuple(fresh(x).to(torch.float64) for x in input_tuple)
         leaves = tuple(x.clone().requires_grad_() for x in x64)
         outputs, _ = as_outputs(_call_float64(func, tuple(x.clone() for x in leaves)), "check_grad")
-        analytic = _analytic(outputs, leaves)
-        numeric = _numeric(func, x64, eps, [o.numel() for o in outputs])
+        # Both Jacobians live in one flat float64 tensor each, in the entries' order
+        # (output, output element, input, input element); blocks[i][j] are views into it.
+        width = sum(x.numel() for x in x64)
+        total = sum(o.numel() for o in outputs) * width
+        analytic, numeric = torch.zeros(total, dtype=torch.float64), torch.zeros(total, dtype=torch.float64)
+        analytic_blocks, numeric_blocks = _blocks(analytic, outputs, x64), _blocks(numeric, outputs, x64)
+        _analytic(outputs, leaves, analytic_blocks)
+        _numeric(func, x64, eps, numeric_blocks)
     if any(o.dtype != torch.float64 for o in outputs):
         notes.append(
             bilingual(
@@ -440,8 +468,8 @@ def check_grad(
     out_names = [f"out{i}" if len(outputs) > 1 else "out" for i in range(len(outputs))]
     in_names = [(f"in{j}" if inputs_tuple else "in", x.shape) for j, x in enumerate(x64)]
     entries = _Entries(
-        torch.cat([torch.cat(row, dim=1).reshape(-1) for row in analytic]),
-        torch.cat([torch.cat(row, dim=1).reshape(-1) for row in numeric]),
+        analytic,
+        numeric,
         float(atol),
         float(rtol),
         [(name, out.shape, in_names) for name, out in zip(out_names, outputs, strict=True)],
