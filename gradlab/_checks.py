@@ -94,14 +94,14 @@ _FUNC_ERRORS: list[tuple[tuple[str, ...], str, str, str, str]] = [
     ),
     (
         ("is being used in an in-place operation", "would mutate a captured Tensor"),
-        "func 原地修改了它从外面拿来的一个需要梯度的张量（例如它用到的参数 w.add_(1)）。PyTorch 不允许这样做，因为会破坏计算图。"
-        "（func 原地修改自己的参数是可以的：gradlab 传给 func 的是副本。）",
-        "func changes in place a tensor from outside it that requires grad (e.g. a parameter it uses: w.add_(1)). "
-        "PyTorch forbids this because it would break the graph. (Changing func's own argument in place is fine: "
-        "gradlab passes func a copy.)",
-        "改成非原地写法：w = w + 1 而不是 w.add_(1)；或在调用之前，在 torch.no_grad() 里修改参数。",
+        "func 原地修改了它从外面拿来的张量（例如它用到的参数 w.add_(1)，或训练模式下 BatchNorm 更新的 running 统计量）。"
+        "求导时 PyTorch 不允许这样做，因为会破坏计算图。（func 原地修改自己的参数是可以的：gradlab 传给 func 的是副本。）",
+        "func changes in place a tensor from outside it (e.g. a parameter it uses: w.add_(1), or the running "
+        "statistics BatchNorm updates in training mode). PyTorch forbids this while differentiating because it "
+        "would break the graph. (Changing func's own argument in place is fine: gradlab passes func a copy.)",
+        "改成非原地写法：w = w + 1 而不是 w.add_(1)；或在调用之前，在 torch.no_grad() 里修改参数；模型先 model.eval()。",
         "Write it out of place: w = w + 1 instead of w.add_(1); or change the parameter before the call, "
-        "under torch.no_grad().",
+        "under torch.no_grad(); for a model, call model.eval() first.",
     ),
     (
         ("modified by an inplace operation",),

@@ -21,7 +21,16 @@ import torch
 
 from gradlab import _format
 from gradlab._checks import Inputs, as_inputs, as_methods, check_func, fresh, grad_recording
-from gradlab.jacobians import METHODS, Jacobian, flatten, jacobian, jacobian_parts, max_abs_diff
+from gradlab.jacobians import (
+    METHODS,
+    Jacobian,
+    diagonal_blocks,
+    flatten,
+    jacobian,
+    jacobian_parts,
+    max_abs_diff,
+    per_sample_parts,
+)
 
 __all__ = ["JacobianComparison", "MethodResult", "compare_jacobians"]
 
@@ -139,6 +148,7 @@ def compare_jacobians(
     *,
     methods: Sequence[str] | str = METHODS,
     min_time: float = 0.05,
+    batch_dim: int | None = None,
 ) -> JacobianComparison:
     """Run every :func:`jacobian` method; report each one's error and median time.
 
@@ -154,6 +164,9 @@ def compare_jacobians(
             list, or one name such as ``"rows"``.
         min_time: seconds to spend timing each method (at least 3 calls after
             one warm-up call).
+        batch_dim: as in :func:`jacobian`: compare the per-sample blocks
+            ``[B, *out_sample, *in_sample]``. A given reference is in that
+            layout; the default one is cut out of PyTorch's full Jacobian.
 
     Raises:
         ValueError: ``methods`` is empty or names an unknown method.
@@ -186,7 +199,17 @@ def compare_jacobians(
         with grad_recording():  # whatever the caller's mode, as jacobian() does
             # as a tuple: torch.autograd.functional.jacobian rejects the list that jacobian() accepts
             copies = tuple(fresh(x) for x in input_tuple)
-            reference_value = torch.autograd.functional.jacobian(func, copies if inputs_tuple else copies[0])
+            reference_value = torch.autograd.functional.jacobian(
+                func, copies if inputs_tuple else copies[0], vectorize=batch_dim is not None
+            )
+            if batch_dim is not None:
+                label += f", its diagonal blocks (batch_dim={batch_dim})"
+                value = func(*copies)
+                outputs_tuple = isinstance(value, (tuple, list))
+                outputs = tuple(value) if outputs_tuple else (value,)
+                reference_value = diagonal_blocks(
+                    reference_value, outputs, outputs_tuple, copies, inputs_tuple, batch_dim
+                )
     elif callable(reference):
         label = "reference() (timed)"
         reference_value = reference()
@@ -199,10 +222,14 @@ def compare_jacobians(
 
     measured = []
     for method in chosen:
-        value = jacobian(func, inputs, method=method)
+        value = jacobian(func, inputs, method=method, batch_dim=batch_dim)
         diff = max_abs_diff(value, reference_value)
-        median, times = _median_time(partial(jacobian, func, inputs, method=method), min_time)
-        chose = jacobian_parts(func, inputs, "auto", "compare_jacobians")[3] if method == "auto" else ""
+        median, times = _median_time(partial(jacobian, func, inputs, method=method, batch_dim=batch_dim), min_time)
+        chose = ""
+        if method == "auto" and batch_dim is None:
+            chose = jacobian_parts(func, inputs, "auto", "compare_jacobians")[3]
+        elif method == "auto" and batch_dim is not None:
+            chose = per_sample_parts(func, inputs, "auto", batch_dim, "compare_jacobians")[3]
         measured.append((method, diff, median, times, chose))
     base = reference_time if reference_time is not None else min(m[2] for m in measured)
     for method, diff, median, times, chose in measured:
@@ -211,5 +238,6 @@ def compare_jacobians(
         rows=rows,
         reference=label,
         ratio_to="reference" if reference_time is not None else "fastest",
-        shape=_describe(func, input_tuple),
+        shape=_describe(func, input_tuple)
+        + (f"; per-sample blocks, batch_dim={batch_dim}" if batch_dim is not None else ""),
     )

@@ -445,3 +445,95 @@ def test_check_grad_without_vmap_gives_the_same_report(monkeypatch):
         looped = check_grad(f, x)
     assert str(vectorised) == str(looped)
     assert [(e.entry, e.ok) for e in vectorised.entries] == [(e.entry, e.ok) for e in looped.entries]
+
+
+# --- issue 13: per-sample (block-diagonal) Jacobians with batch_dim --------------------------------------
+
+
+def _diagonal_blocks(full: torch.Tensor, out_dim: int, out_batch: int, in_batch: int) -> torch.Tensor:
+    """Block b of a full Jacobian (output.shape + input.shape): both batch indices equal b."""
+    moved = full.movedim(out_batch, 0)
+    return torch.diagonal(moved, dim1=0, dim2=out_dim + in_batch).movedim(-1, 0)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_batch_dim_gives_the_full_jacobians_diagonal_blocks(method):
+    x = torch.randn(6, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(7))
+    f = lambda z: torch.softmax(z, dim=-1)  # noqa: E731
+    blocks = jacobian(f, x, method=method, batch_dim=0)
+    full = jacobian(f, x, method="jacrev")
+    assert blocks.shape == (6, 5, 5)
+    assert torch.allclose(blocks, _diagonal_blocks(full, 2, 0, 0), atol=1e-14)
+    assert torch.allclose(blocks, softmax_jacobian(x, dim=-1), atol=1e-14)
+    # the batch along dim 1, and negative batch_dim
+    xt = x.T.contiguous()
+    g = lambda z: torch.softmax(z, dim=0)  # noqa: E731
+    for batch_dim in (1, -1):
+        blocks_t = jacobian(g, xt, method=method, batch_dim=batch_dim)
+        assert torch.allclose(blocks_t, _diagonal_blocks(jacobian(g, xt, method="jacrev"), 2, 1, 1), atol=1e-14)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_batch_dim_with_tuples_of_inputs_and_outputs(method):
+    g = torch.Generator().manual_seed(8)
+    W = torch.randn(5, 3, dtype=torch.float64, generator=g)
+
+    def f(a, b):
+        return torch.tanh(a @ W) * b[:, :1], (a**2).sum(1)
+
+    a, b = torch.randn(7, 5, dtype=torch.float64, generator=g), torch.randn(7, 2, dtype=torch.float64, generator=g)
+    blocks = jacobian(f, (a, b), method=method, batch_dim=0)
+    full = torch.autograd.functional.jacobian(f, (a, b))
+    outs = f(a, b)
+    for i in range(2):
+        for j, x in enumerate((a, b)):
+            want = _diagonal_blocks(full[i][j], outs[i].dim(), 0, 0)
+            assert blocks[i][j].shape == (7, *outs[i].shape[1:], *x.shape[1:])
+            assert torch.allclose(blocks[i][j], want, atol=1e-14)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_batch_dim_refuses_a_func_that_mixes_samples(method):
+    x = torch.randn(8, 4, generator=torch.Generator().manual_seed(9))
+    with pytest.raises(ValueError, match=r"(?s)混在了一起.*mixes the samples.*batch_dim") as info:
+        jacobian(lambda z: z - z.mean(0), x, method=method, batch_dim=0)
+    _bilingual(str(info.value))
+    batch_norm = torch.nn.BatchNorm1d(4).train()
+    if method in ("jacrev", "jacfwd"):  # torch.func refuses the running statistics' in-place update first
+        with pytest.raises(RuntimeError, match=r"(?s)BatchNorm.*model\.eval\(\).*BatchNorm.*model\.eval\(\)") as info:
+            jacobian(batch_norm, x, method=method, batch_dim=0)
+        assert isinstance(info.value.__cause__, RuntimeError)
+    else:
+        with pytest.raises(ValueError, match=r"(?s)混在了一起.*BatchNorm.*mixes the samples.*model\.eval\(\)") as info:
+            jacobian(batch_norm, x, method=method, batch_dim=0)
+    _bilingual(str(info.value))
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3), torch.nn.Tanh()).eval()
+    blocks = jacobian(model, x, method=method, batch_dim=0)  # eval mode: samples are independent
+    assert torch.allclose(blocks, _diagonal_blocks(jacobian(model, x, method="jacrev"), 2, 0, 0), atol=1e-6)
+
+
+def test_batch_dim_errors():
+    x = torch.randn(4, 3)
+    with pytest.raises(TypeError, match=r"(?s)batch_dim.*int.*batch_dim=0"):
+        jacobian(torch.sin, x, batch_dim="0")
+    with pytest.raises(ValueError, match=r"(?s)batch_dim=2.*\[4, 3\].*batch_dim=2") as info:
+        jacobian(torch.sin, x, batch_dim=2)
+    _bilingual(str(info.value))
+    with pytest.raises(ValueError, match=r"(?s)批次大小不一样.*batch sizes.*differ"):
+        jacobian(torch.add, (x, torch.randn(5, 3)), batch_dim=0)
+    with pytest.raises(ValueError, match=r"(?s)func\(\.\.\.\).*\[\]"):
+        jacobian(lambda z: z.sum(), x, batch_dim=0)  # the output has no batch dimension
+
+
+def test_compare_jacobians_shows_the_per_sample_blocks():
+    x = torch.randn(8, 10, generator=torch.Generator().manual_seed(10))
+    f = lambda z: torch.softmax(z, dim=-1)  # noqa: E731
+    table = compare_jacobians(f, x, batch_dim=0, min_time=0.0)
+    assert "batch_dim=0" in str(table).splitlines()[0]
+    assert "diagonal blocks" in table.reference
+    assert all(row.max_abs_diff < 1e-6 for row in table.rows)
+    assert table["auto"].chose in METHODS
+    closed = compare_jacobians(
+        f, x, reference=lambda: softmax_jacobian(x, dim=-1), methods="batched", batch_dim=0, min_time=0.0
+    )
+    assert closed["batched"].max_abs_diff < 1e-6
