@@ -20,12 +20,14 @@ from typing import Any
 import torch
 
 from gradlab import _format
-from gradlab._checks import Inputs, as_inputs, as_methods, check_func, fresh, grad_recording
+from gradlab._checks import Inputs, as_inputs, as_methods, check_func
 from gradlab.jacobians import (
     METHODS,
     Jacobian,
     diagonal_blocks,
     flatten,
+    fresh,
+    grad_recording,
     jacobian,
     jacobian_parts,
     max_abs_diff,

@@ -22,12 +22,9 @@ from gradlab._checks import (
     check_eps,
     check_func,
     check_tolerance,
-    explained,
-    fresh,
-    grad_recording,
 )
 from gradlab._messages import bilingual
-from gradlab.jacobians import by_rows
+from gradlab.jacobians import by_rows, explained, fresh, grad_recording
 
 # Elements per chunk: check_grad never holds more than about this many float64 numbers
 # per batched call (perturbed inputs, their outputs, basis vectors): ~2 MB each.

@@ -17,8 +17,17 @@ from typing import Any
 import torch
 
 from gradlab import _format
-from gradlab._checks import Inputs, as_inputs, as_outputs, as_vectors, check_func, explained, fresh, grad_recording
-from gradlab.jacobians import Jacobian, flatten, jacobian, jacobian_parts, max_abs_diff
+from gradlab._checks import Inputs, as_inputs, as_outputs, as_vectors, check_func
+from gradlab.jacobians import (
+    Jacobian,
+    explained,
+    flatten,
+    fresh,
+    grad_recording,
+    jacobian,
+    jacobian_parts,
+    max_abs_diff,
+)
 
 __all__ = ["VJPResult", "vjp"]
 
