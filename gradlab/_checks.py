@@ -24,7 +24,7 @@ Inputs = torch.Tensor | Sequence[torch.Tensor]
 
 def check_method(method: object, methods: Sequence[str]) -> None:
     """Raise a ``ValueError`` unless ``method`` is one of ``methods`` (the Jacobian methods)."""
-    if method not in methods:
+    if not isinstance(method, str) or method not in methods:
         raise ValueError(
             bilingual(
                 f"不认识的 method={method!r}。",
@@ -33,6 +33,32 @@ def check_method(method: object, methods: Sequence[str]) -> None:
                 todo_en="Use one of " + ", ".join(repr(m) for m in methods) + "; 'auto' when unsure.",
             )
         )
+
+
+def as_methods(methods: object, allowed: Sequence[str]) -> tuple[str, ...]:
+    """``methods`` of ``compare_jacobians`` as a non-empty tuple; one string counts as one method."""
+    chosen = (methods,) if isinstance(methods, str) else methods
+    if not isinstance(chosen, (tuple, list)):
+        raise TypeError(
+            bilingual(
+                f"methods 应该是方法名的列表，但收到的是 {type(methods).__name__}。",
+                f"methods must be a list of method names, not {type(methods).__name__}.",
+                todo_zh="例如 methods=['rows', 'jacrev']，或只比较一个：methods='rows'。",
+                todo_en="For example methods=['rows', 'jacrev'], or just one: methods='rows'.",
+            )
+        )
+    if not chosen:
+        raise ValueError(
+            bilingual(
+                "methods 是空的：没有要比较的方法。",
+                "methods is empty: there is no method to compare.",
+                todo_zh="至少给一个，例如 methods=['rows', 'jacrev']；省略它就比较全部。",
+                todo_en="Give at least one, e.g. methods=['rows', 'jacrev']; leave it out to compare them all.",
+            )
+        )
+    for method in chosen:
+        check_method(method, allowed)
+    return tuple(chosen)
 
 
 def check_func(func: object, caller: str) -> None:
@@ -50,7 +76,12 @@ def check_func(func: object, caller: str) -> None:
 
 
 def as_inputs(inputs: object, caller: str) -> tuple[tuple[torch.Tensor, ...], bool]:
-    """``inputs`` as a tuple of floating point tensors, and whether it was a tuple."""
+    """``inputs`` as a tuple of floating point tensors, and whether it was a tuple.
+
+    Raises ``TypeError`` for a non-tensor, ``RuntimeError`` for an integer or
+    bool tensor (chained to PyTorch's own "only Tensors of floating point
+    dtype can require gradients") and for a complex one (as ``torch.func``).
+    """
     is_tuple = isinstance(inputs, (tuple, list))
     items: tuple[object, ...] = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     if not items:
@@ -74,18 +105,40 @@ def as_inputs(inputs: object, caller: str) -> tuple[tuple[torch.Tensor, ...], bo
                     todo_en="Turn the numbers into a float tensor with torch.tensor([...]) first.",
                 )
             )
+        if item.is_complex():
+            raise RuntimeError(complex_message(f"{caller} 的 {where}", f"{where} of {caller}", item.dtype))
         if not item.is_floating_point():
-            raise TypeError(
-                bilingual(
-                    f"{caller} 的 {where} 的类型是 {item.dtype}：只有浮点张量才有导数（梯度是连续的变化率）。",
-                    f"{where} of {caller} has dtype {item.dtype}: only floating point tensors have derivatives "
-                    "(a gradient is a rate of change).",
-                    todo_zh="转换成浮点数：x.float()（或 x.double()），或写 torch.tensor([1.0, 2.0])。",
-                    todo_en="Convert it: x.float() (or x.double()), or write torch.tensor([1.0, 2.0]).",
-                )
-            )
+            try:  # PyTorch's own refusal, chained below (torch.autograd.functional.jacobian raises the same)
+                item.detach().requires_grad_()
+            except RuntimeError as error:
+                raise RuntimeError(
+                    bilingual(
+                        f"{caller} 的 {where} 的类型是 {item.dtype}：只有浮点张量才有导数（梯度是连续的变化率）。",
+                        f"{where} of {caller} has dtype {item.dtype}: only floating point tensors have derivatives "
+                        "(a gradient is a rate of change).",
+                        todo_zh="转换成浮点数：x.float()（或 x.double()），或写 torch.tensor([1.0, 2.0])。",
+                        todo_en="Convert it: x.float() (or x.double()), or write torch.tensor([1.0, 2.0]).",
+                        cause=str(error).strip().splitlines()[0],
+                    )
+                ) from error
         tensors.append(item)
     return tuple(tensors), is_tuple
+
+
+def complex_message(where_zh: str, where_en: str, dtype: torch.dtype) -> str:
+    """Why the Jacobian tools refuse complex tensors, and what to do instead (not ``.float()``)."""
+    return bilingual(
+        f"{where_zh} 是复数张量（{dtype}）。gradlab 的雅可比工具只支持实数：复数函数的导数不是一个实数矩阵"
+        "（PyTorch 的 torch.func.jacrev/jacfwd 同样拒绝复数）。",
+        f"{where_en} is a complex tensor ({dtype}). gradlab's Jacobian tools support real numbers only: the "
+        "derivative of a complex function is not one real matrix (PyTorch's torch.func.jacrev/jacfwd refuse "
+        "complex tensors too).",
+        todo_zh="把实部和虚部当作两个实数输入：torch.view_as_real(x)（最后一维是 [实部, 虚部]），或分别用 x.real 和 "
+        "x.imag，在 func 里用 torch.complex(re, im) 拼回去；输出同理取 .real / .imag / .abs()。不要用 x.float()：它会丢掉虚部。",
+        todo_en="Treat the real and imaginary parts as two real inputs: torch.view_as_real(x) (last dimension "
+        "[real, imag]) or x.real and x.imag, rebuilt inside func with torch.complex(re, im); likewise return "
+        ".real / .imag / .abs() of a complex output. Do not use x.float(): it drops the imaginary part.",
+    )
 
 
 def as_outputs(value: object, caller: str) -> tuple[tuple[torch.Tensor, ...], bool]:
@@ -105,6 +158,8 @@ def as_outputs(value: object, caller: str) -> tuple[tuple[torch.Tensor, ...], bo
                     "or .numpy() inside func.",
                 )
             )
+        if item.is_complex():
+            raise RuntimeError(complex_message(f"{caller}：{where}", f"{caller}: {where}", item.dtype))
         if not item.is_floating_point():
             raise TypeError(
                 bilingual(
@@ -192,9 +247,72 @@ def as_vectors(v: object, outputs: tuple[torch.Tensor, ...], outputs_tuple: bool
     return tuple(tensors)
 
 
+def check_tolerance(name: str, value: object) -> None:
+    """Raise unless ``value`` (``atol`` or ``rtol`` of ``check_grad``) is a finite number ≥ 0.
+
+    As ``torch.autograd.gradcheck``: ``TypeError`` for a non-number (here a
+    bool too), ``RuntimeError`` for a negative or nan value (chained to
+    ``torch.isclose``'s own error); gradlab adds ``ValueError`` for inf,
+    which would pass every entry.
+    """
+    zero = torch.zeros(1, dtype=torch.float64)
+    todo_zh = "默认值 atol=1e-5、rtol=1e-3 适合 float64；要更严格就用更小的正数，不要用负数、nan 或 inf。"
+    todo_en = "The defaults atol=1e-5, rtol=1e-3 suit float64; for a stricter check use smaller positive numbers, never negative, nan or inf."
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        cause: TypeError | None = None
+        try:
+            torch.isclose(zero, zero, **{name: value})  # type: ignore[arg-type]
+        except TypeError as error:
+            cause = error
+        raise TypeError(
+            bilingual(
+                f"check_grad 的 {name} 应该是一个 ≥ 0 的数，但收到的是 {type(value).__name__}（{value!r}）。",
+                f"{name} of check_grad must be a number ≥ 0, not {type(value).__name__} ({value!r}).",
+                todo_zh=todo_zh,
+                todo_en=todo_en,
+                cause=str(cause).strip().splitlines()[0] if cause else "",
+            )
+        ) from cause
+    try:
+        torch.isclose(zero, zero, **{name: float(value)})  # type: ignore[arg-type]
+    except RuntimeError as error:
+        raise RuntimeError(
+            bilingual(
+                f"check_grad 的 {name}={value!r}：容差必须 ≥ 0（nan 不是数），否则每个元素都会被判为错，即使导数是对的。",
+                f"{name}={value!r} of check_grad: a tolerance must be ≥ 0 (nan is not a number); otherwise every "
+                "entry would fail, even a right derivative.",
+                todo_zh=todo_zh,
+                todo_en=todo_en,
+                cause=str(error).strip().splitlines()[0],
+            )
+        ) from error
+    if value == float("inf"):
+        raise ValueError(
+            bilingual(
+                f"check_grad 的 {name}=inf：无穷大的容差会让任何导数都通过，包括错的。",
+                f"{name}=inf of check_grad: an infinite tolerance passes every derivative, wrong ones included.",
+                todo_zh=todo_zh,
+                todo_en=todo_en,
+            )
+        )
+
+
 def check_eps(eps: object) -> None:
-    """Raise a ``ValueError`` unless ``eps`` (a finite-difference step) is a positive number."""
-    if not (isinstance(eps, (int, float)) and eps > 0):
+    """Raise unless ``eps`` (a finite-difference step) is a positive finite number.
+
+    ``TypeError`` for a non-number (a bool included), ``ValueError`` for
+    zero, a negative number, nan or inf.
+    """
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)):
+        raise TypeError(
+            bilingual(
+                f"eps 应该是一个正数，但收到的是 {type(eps).__name__}（{eps!r}）。",
+                f"eps must be a positive number, not {type(eps).__name__} ({eps!r}).",
+                todo_zh="用 float64 时 eps=1e-6 通常最合适。",
+                todo_en="eps=1e-6 usually works best in float64.",
+            )
+        )
+    if not 0 < eps < float("inf"):  # nan fails too
         raise ValueError(
             bilingual(
                 f"eps 应该是正数，但收到的是 {eps!r}。",

@@ -20,8 +20,19 @@ from typing import Any
 import torch
 
 from gradlab import _format
-from gradlab._checks import Inputs, as_inputs, check_func, check_method
-from gradlab.jacobians import METHODS, Jacobian, flatten, jacobian, jacobian_parts, max_abs_diff
+from gradlab._checks import Inputs, as_inputs, as_methods, check_func
+from gradlab.jacobians import (
+    METHODS,
+    Jacobian,
+    diagonal_blocks,
+    flatten,
+    fresh,
+    grad_recording,
+    jacobian,
+    jacobian_parts,
+    max_abs_diff,
+    per_sample_parts,
+)
 
 __all__ = ["JacobianComparison", "MethodResult", "compare_jacobians"]
 
@@ -137,8 +148,9 @@ def compare_jacobians(
     inputs: Inputs,
     reference: Jacobian | Callable[[], Jacobian] | None = None,
     *,
-    methods: Sequence[str] = METHODS,
+    methods: Sequence[str] | str = METHODS,
     min_time: float = 0.05,
+    batch_dim: int | None = None,
 ) -> JacobianComparison:
     """Run every :func:`jacobian` method; report each one's error and median time.
 
@@ -150,9 +162,18 @@ def compare_jacobians(
             ``lambda: softmax_jacobian(a, dim=0)`` (then it is timed too and
             the ratios are to it). ``None``: PyTorch's own
             ``torch.autograd.functional.jacobian(func, inputs)``, untimed.
-        methods: which methods to run (default: all of :data:`METHODS`).
+        methods: which methods to run (default: all of :data:`METHODS`); a
+            list, or one name such as ``"rows"``.
         min_time: seconds to spend timing each method (at least 3 calls after
             one warm-up call).
+        batch_dim: as in :func:`jacobian`: compare the per-sample blocks
+            ``[B, *out_sample, *in_sample]``. A given reference is in that
+            layout; the default one is cut out of PyTorch's full Jacobian.
+
+    Raises:
+        ValueError: ``methods`` is empty or names an unknown method.
+        TypeError: ``methods`` is not a string or a list of them; see
+            :func:`jacobian` for ``func`` and ``inputs``.
 
     Returns:
         A :class:`JacobianComparison`: ``.rows`` holds the numbers; printed
@@ -170,17 +191,27 @@ def compare_jacobians(
         >>> all(row.max_abs_diff < 1e-6 for row in table.rows)
         True
     """
-    for method in methods:
-        check_method(method, METHODS)
+    chosen = as_methods(methods, METHODS)
     check_func(func, "compare_jacobians")
     input_tuple, inputs_tuple = as_inputs(inputs, "compare_jacobians")
     rows: list[MethodResult] = []
     reference_time: float | None = None
     if reference is None:
         label = "torch.autograd.functional.jacobian"
-        with torch.enable_grad():
+        with grad_recording():  # whatever the caller's mode, as jacobian() does
             # as a tuple: torch.autograd.functional.jacobian rejects the list that jacobian() accepts
-            reference_value = torch.autograd.functional.jacobian(func, input_tuple if inputs_tuple else input_tuple[0])
+            copies = tuple(fresh(x) for x in input_tuple)
+            reference_value = torch.autograd.functional.jacobian(
+                func, copies if inputs_tuple else copies[0], vectorize=batch_dim is not None
+            )
+            if batch_dim is not None:
+                label += f", its diagonal blocks (batch_dim={batch_dim})"
+                value = func(*copies)
+                outputs_tuple = isinstance(value, (tuple, list))
+                outputs = tuple(value) if outputs_tuple else (value,)
+                reference_value = diagonal_blocks(
+                    reference_value, outputs, outputs_tuple, copies, inputs_tuple, batch_dim
+                )
     elif callable(reference):
         label = "reference() (timed)"
         reference_value = reference()
@@ -192,11 +223,15 @@ def compare_jacobians(
     flatten(reference_value)  # a bilingual TypeError if it is not tensors
 
     measured = []
-    for method in methods:
-        value = jacobian(func, inputs, method=method)
+    for method in chosen:
+        value = jacobian(func, inputs, method=method, batch_dim=batch_dim)
         diff = max_abs_diff(value, reference_value)
-        median, times = _median_time(partial(jacobian, func, inputs, method=method), min_time)
-        chose = jacobian_parts(func, inputs, "auto", "compare_jacobians")[3] if method == "auto" else ""
+        median, times = _median_time(partial(jacobian, func, inputs, method=method, batch_dim=batch_dim), min_time)
+        chose = ""
+        if method == "auto" and batch_dim is None:
+            chose = jacobian_parts(func, inputs, "auto", "compare_jacobians")[3]
+        elif method == "auto" and batch_dim is not None:
+            chose = per_sample_parts(func, inputs, "auto", batch_dim, "compare_jacobians")[3]
         measured.append((method, diff, median, times, chose))
     base = reference_time if reference_time is not None else min(m[2] for m in measured)
     for method, diff, median, times, chose in measured:
@@ -205,5 +240,6 @@ def compare_jacobians(
         rows=rows,
         reference=label,
         ratio_to="reference" if reference_time is not None else "fastest",
-        shape=_describe(func, input_tuple),
+        shape=_describe(func, input_tuple)
+        + (f"; per-sample blocks, batch_dim={batch_dim}" if batch_dim is not None else ""),
     )

@@ -18,7 +18,16 @@ import torch
 
 from gradlab import _format
 from gradlab._checks import Inputs, as_inputs, as_outputs, as_vectors, check_func
-from gradlab.jacobians import Jacobian, flatten, jacobian, jacobian_parts, max_abs_diff
+from gradlab.jacobians import (
+    Jacobian,
+    explained,
+    flatten,
+    fresh,
+    grad_recording,
+    jacobian,
+    jacobian_parts,
+    max_abs_diff,
+)
 
 __all__ = ["VJPResult", "vjp"]
 
@@ -122,6 +131,10 @@ def vjp(func: Callable[..., Any], inputs: Inputs, v: torch.Tensor | Sequence[tor
     Raises:
         ValueError: ``v`` is not shaped like the output.
         TypeError: ``v`` is not a floating point tensor; see :func:`jacobian`.
+        RuntimeError: an integer, bool or complex input or output; see :func:`jacobian`.
+
+    Like :func:`jacobian`, it records a graph whatever the caller's grad mode
+    (``no_grad``, ``inference_mode``), and ``func`` gets a copy of the inputs.
 
     Example:
         >>> a = torch.tensor([0.7728, 0.4713, 0.9653])
@@ -133,9 +146,10 @@ def vjp(func: Callable[..., Any], inputs: Inputs, v: torch.Tensor | Sequence[tor
     """
     check_func(func, "vjp")
     input_tuple, inputs_tuple = as_inputs(inputs, "vjp")
-    with torch.enable_grad():
-        leaves = tuple(x.detach().requires_grad_() for x in input_tuple)
-        outputs, outputs_tuple = as_outputs(func(*leaves), "vjp")
+    # Whatever the caller's mode (no_grad, inference_mode): record a graph, on normal copies of the inputs.
+    with grad_recording(), explained("vjp"):
+        leaves = tuple(fresh(x).requires_grad_() for x in input_tuple)
+        outputs, outputs_tuple = as_outputs(func(*(x.clone() for x in leaves)), "vjp")
         vs = as_vectors(v, outputs, outputs_tuple)
         grad_outputs = tuple(vi.detach().to(out.dtype) for vi, out in zip(vs, outputs, strict=True))
         differentiable = [(o, g) for o, g in zip(outputs, grad_outputs, strict=True) if o.requires_grad]
