@@ -33,8 +33,10 @@ setup: $(STAMP)  ## create .venv and install gradlab with the hash-checked lock,
 lab: setup  ## open the notebooks in JupyterLab (127.0.0.1 only, token on)
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=notebooks $(ROOT_FLAG)
 
-test: setup  ## every test: lint, unit tests, doctests, README, notebooks (nbval), browser
+test: setup  ## every test: lint, types, unit tests, doctests, README, notebooks (nbval), browser
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check gradlab tests tools bench
+	$(VENV)/bin/mypy gradlab
 	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg tests gradlab README.md notebooks
 
 notebooks: setup  ## re-execute every notebook in place from a fresh kernel
