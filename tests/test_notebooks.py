@@ -24,8 +24,13 @@ def source(cell: dict) -> str:
     return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
 
 
-def test_the_three_notebooks_exist_in_order():
-    assert [p.stem for p in NOTEBOOKS] == ["01-autograd-grad-mse", "02-backward", "03-softmax-jacobian"]
+def test_the_notebooks_exist_in_order():
+    assert [p.stem for p in NOTEBOOKS] == [
+        "01-autograd-grad-mse",
+        "02-backward",
+        "03-softmax-jacobian",
+        "04-turning-gradients-off",
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -150,15 +155,32 @@ def test_widget_cells_show_a_static_picture():
                 assert any("image/svg+xml" in d or "text/html" in d for d in data), path.name
 
 
-def test_nbval_fails_when_a_taught_number_changes(tmp_path: Path):
-    """Change w = 2. to 2.5 in notebook 01 without re-executing it: nbval must report the changed gradient."""
-    original = ROOT / "notebooks" / "01-autograd-grad-mse.ipynb"
+# (notebook, the taught set-up, a changed set-up, texts of which nbval's report must show one)
+CHANGED_NUMBERS = [
+    (
+        "01-autograd-grad-mse",
+        "w = torch.full([1], 2.)",
+        "w = torch.full([1], 2.5)",
+        ("tensor([2.5000])", "tensor([3.])"),
+    ),
+    ("04-turning-gradients-off", "w2 = torch.full([1], 0.5)", "w2 = torch.full([1], 0.25)", ("tensor([0.7500])",)),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "taught_line", "changed_line", "shown"), CHANGED_NUMBERS, ids=[c[0] for c in CHANGED_NUMBERS]
+)
+def test_nbval_fails_when_a_taught_number_changes(
+    tmp_path: Path, name: str, taught_line: str, changed_line: str, shown: tuple[str, ...]
+):
+    """Change a taught set-up (w = 2. to 2.5 in 01) without re-executing: nbval must report the changed gradient."""
+    original = ROOT / "notebooks" / f"{name}.ipynb"
     notebook = json.loads(original.read_text(encoding="utf-8"))
-    taught = [c for c in notebook["cells"] if c["cell_type"] == "code" and "w = torch.full([1], 2.)" in source(c)]
-    assert taught, "notebook 01 sets w = 2"
-    cell = taught[0]  # the lesson's own w, not an exercise's
+    taught = [c for c in notebook["cells"] if c["cell_type"] == "code" and taught_line in source(c)]
+    assert taught, f"{name} has {taught_line}"
+    cell = taught[0]  # the lesson's own set-up, not an exercise's
     assert not [t for t in cell.get("metadata", {}).get("tags", []) if t.startswith("exercise-")]
-    cell["source"] = source(cell).replace("w = torch.full([1], 2.)", "w = torch.full([1], 2.5)")
+    cell["source"] = source(cell).replace(taught_line, changed_line)
     copy = tmp_path / original.name
     copy.write_text(json.dumps(notebook), encoding="utf-8")
     result = subprocess.run(
@@ -181,4 +203,4 @@ def test_nbval_fails_when_a_taught_number_changes(tmp_path: Path):
         timeout=240,
     )
     assert result.returncode != 0, result.stdout[-2000:]
-    assert "tensor([2.5000])" in result.stdout or "tensor([3.])" in result.stdout, result.stdout[-3000:]
+    assert any(text in result.stdout for text in shown), result.stdout[-3000:]
