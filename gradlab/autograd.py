@@ -126,7 +126,7 @@ def _recorded_nothing(outputs: tuple[Any, ...], inputs: tuple[Any, ...], error: 
         return
     raise RuntimeError(
         bilingual(
-            f"这个输出没有 grad_fn：它是在{zh}计算的，那时 PyTorch 不记录计算图"
+            f"这个输出没有 grad_fn：它是在 {zh}计算的，那时 PyTorch 不记录计算图"
             + ("，尽管输入已经 requires_grad=True。" if wanted else "。"),
             f"This output has no grad_fn: it was computed {en}, where PyTorch records no graph"
             + (", although the inputs require grad." if wanted else "."),

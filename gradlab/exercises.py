@@ -22,14 +22,15 @@ Example:
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from gradlab import _exercises_01, _exercises_02, _exercises_03, _exercises_06
 from gradlab._exercise import Exercise, Feedback, Solution, digest
 from gradlab._format import plain
 
@@ -262,9 +263,14 @@ def _get(exercise_id: str) -> Exercise:
         ) from None
 
 
-EXERCISES: dict[str, Exercise] = {
-    exercise.id: exercise
-    for module in (_exercises_01, _exercises_02, _exercises_03, _exercises_06)
-    for exercise in module.EXERCISES
-}
+def _load() -> dict[str, Exercise]:
+    """Every ``gradlab/_exercises_NN.py`` module's exercises, in notebook order (adding a notebook needs no edit here)."""
+    package = Path(__file__).parent
+    names = sorted(p.stem for p in package.glob("_exercises_[0-9][0-9].py"))
+    return {
+        exercise.id: exercise for name in names for exercise in importlib.import_module(f"gradlab.{name}").EXERCISES
+    }
+
+
+EXERCISES: dict[str, Exercise] = _load()
 """Every exercise by id, from the per-notebook modules ``gradlab/_exercises_NN.py``."""

@@ -24,11 +24,12 @@ def source(cell: dict) -> str:
     return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
 
 
-def test_the_three_notebooks_exist_in_order():
+def test_the_notebooks_exist_in_order():
     assert [p.stem for p in NOTEBOOKS] == [
         "01-autograd-grad-mse",
         "02-backward",
         "03-softmax-jacobian",
+        "04-turning-gradients-off",
         "06-build-your-own-autograd",
     ]
 
@@ -163,6 +164,12 @@ MUTATIONS = [
         "w = torch.full([1], 2.)",
         "w = torch.full([1], 2.5)",
         ("tensor([2.5000])", "tensor([3.])"),
+    ),
+    (
+        "04-turning-gradients-off.ipynb",
+        "w2 = torch.full([1], 0.5)",
+        "w2 = torch.full([1], 0.25)",
+        ("tensor([0.7500])",),
     ),
     ("06-build-your-own-autograd.ipynb", "b = Value(-0.5)", "b = Value(-0.25)", ("= -0.375",)),
 ]
