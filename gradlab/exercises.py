@@ -29,7 +29,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from gradlab import _exercises_01, _exercises_02, _exercises_03
+from gradlab import _exercises_01, _exercises_02, _exercises_03, _exercises_05
 from gradlab._exercise import Exercise, Feedback, Solution, digest
 from gradlab._format import plain
 
@@ -263,6 +263,8 @@ def _get(exercise_id: str) -> Exercise:
 
 
 EXERCISES: dict[str, Exercise] = {
-    exercise.id: exercise for module in (_exercises_01, _exercises_02, _exercises_03) for exercise in module.EXERCISES
+    exercise.id: exercise
+    for module in (_exercises_01, _exercises_02, _exercises_03, _exercises_05)
+    for exercise in module.EXERCISES
 }
 """Every exercise by id, from the per-notebook modules ``gradlab/_exercises_NN.py``."""

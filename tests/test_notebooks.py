@@ -25,7 +25,12 @@ def source(cell: dict) -> str:
 
 
 def test_the_three_notebooks_exist_in_order():
-    assert [p.stem for p in NOTEBOOKS] == ["01-autograd-grad-mse", "02-backward", "03-softmax-jacobian"]
+    assert [p.stem for p in NOTEBOOKS] == [
+        "01-autograd-grad-mse",
+        "02-backward",
+        "03-softmax-jacobian",
+        "05-higher-order-and-torch-func",
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -182,3 +187,36 @@ def test_nbval_fails_when_a_taught_number_changes(tmp_path: Path):
     )
     assert result.returncode != 0, result.stdout[-2000:]
     assert "tensor([2.5000])" in result.stdout or "tensor([3.])" in result.stdout, result.stdout[-3000:]
+
+
+def test_nbval_fails_when_a_taught_number_of_05_changes(tmp_path: Path):
+    """Change x = 3. to 4. in notebook 05's first cell without re-executing: nbval must report the new gradient."""
+    original = ROOT / "notebooks" / "05-higher-order-and-torch-func.ipynb"
+    notebook = json.loads(original.read_text(encoding="utf-8"))
+    taught = [c for c in notebook["cells"] if c["cell_type"] == "code" and "x = torch.full([1], 3.)" in source(c)]
+    assert taught and "create_graph=True" in source(taught[0]), "notebook 05 opens with x = 3 and create_graph"
+    cell = taught[0]
+    cell["source"] = source(cell).replace("x = torch.full([1], 3.)", "x = torch.full([1], 4.)")
+    copy = tmp_path / original.name
+    copy.write_text(json.dumps(notebook), encoding="utf-8")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--nbval",
+            "--nbval-current-env",
+            "--nbval-sanitize-with",
+            str(ROOT / "notebooks" / "sanitize.cfg"),
+            str(copy),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=240,
+    )
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert "tensor([56.])" in result.stdout, result.stdout[-3000:]  # 2x(xw - 1) = 2·4·7
