@@ -30,6 +30,7 @@ def test_the_notebooks_exist_in_order():
         "02-backward",
         "03-softmax-jacobian",
         "04-turning-gradients-off",
+        "05-higher-order-and-torch-func",
         "06-build-your-own-autograd",
     ]
 
@@ -171,6 +172,7 @@ MUTATIONS = [
         "w2 = torch.full([1], 0.25)",
         ("tensor([0.7500])",),
     ),
+    ("05-higher-order-and-torch-func.ipynb", "x = torch.full([1], 3.)", "x = torch.full([1], 4.)", ("tensor([56.])",)),
     ("06-build-your-own-autograd.ipynb", "b = Value(-0.5)", "b = Value(-0.25)", ("= -0.375",)),
 ]
 
