@@ -9,6 +9,8 @@ and ``mypy`` knows the type of every entry.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TypedDict
 
 import torch
@@ -27,6 +29,28 @@ __all__ = [
 ]
 
 DTYPE = torch.float64  # float64, so autograd and the hand formula agree to ~1e-15
+DEVICE = torch.device("cpu")  # a few scalars: the CPU, whatever torch.set_default_device says
+
+
+@contextmanager
+def _recording() -> Iterator[None]:
+    """Record graphs whatever the caller's grad mode, and restore that mode afterwards.
+
+    An explorer computes when it is built and again on every slider move, maybe
+    long after a later cell ran ``torch.set_grad_enabled(False)``, or inside
+    ``torch.no_grad()`` / ``torch.inference_mode()``. Without this its
+    ``autograd.grad`` and ``backward()`` would find no graph.
+
+    Example:
+        >>> with torch.inference_mode():
+        ...     with _recording():
+        ...         print(torch.is_grad_enabled(), torch.is_inference_mode_enabled())
+        ...     print(torch.is_grad_enabled(), torch.is_inference_mode_enabled())
+        True False
+        False True
+    """
+    with torch.inference_mode(False), torch.enable_grad():
+        yield
 
 
 class MseNumbers(TypedDict):
@@ -77,9 +101,10 @@ def mse_numbers(x: float, w: float, target: float) -> MseNumbers:
         >>> n["loss"], n["grad"], n["grad_formula"]
         (1.0, 2.0, 2.0)
     """
-    w_t = torch.tensor(w, dtype=DTYPE, requires_grad=True)
-    loss = (target - x * w_t) ** 2
-    (grad,) = torch.autograd.grad(loss, [w_t])
+    with _recording():
+        w_t = torch.tensor(w, dtype=DTYPE, device=DEVICE, requires_grad=True)
+        loss = (target - x * w_t) ** 2
+        (grad,) = torch.autograd.grad(loss, [w_t])
     return {
         "x": x,
         "w": w,
@@ -98,12 +123,13 @@ def softmax_numbers(logits: list[float], i: int) -> SoftmaxNumbers:
         >>> n["p"], n["row"], n["row_sum"]
         ([0.5, 0.5], [0.25, -0.25], 0.0)
     """
-    a = torch.tensor(logits, dtype=DTYPE, requires_grad=True)
-    p = softmax(a, dim=0)
-    rows = [torch.autograd.grad(p[k], [a], retain_graph=True)[0] for k in range(len(logits))]
-    jacobian = torch.stack(rows)
-    p_ = p.detach()
-    formula = softmax_jacobian(a, dim=0)  # closed form diag(p) - p pᵀ
+    with _recording():
+        a = torch.tensor(logits, dtype=DTYPE, device=DEVICE, requires_grad=True)
+        p = softmax(a, dim=0)
+        rows = [torch.autograd.grad(p[k], [a], retain_graph=True)[0] for k in range(len(logits))]
+        jacobian = torch.stack(rows)
+        p_ = p.detach()
+        formula = softmax_jacobian(a, dim=0)  # closed form diag(p) - p pᵀ
     return {
         "logits": list(logits),
         "p": p_.tolist(),
@@ -128,22 +154,23 @@ def descent_numbers(x: float, w: float, target: float, lr: float, steps: int) ->
         >>> n["grads"], n["path"], n["factor"]
         ([-4.0], [-1.0, -0.6], 0.8)
     """
-    w_t = torch.tensor(w, dtype=DTYPE, requires_grad=True)
-    path: list[float] = []
-    losses: list[float] = []
-    grads: list[float] = []
-    for _ in range(steps):
-        loss = (target - x * w_t) ** 2
-        loss.backward()  # w.grad = dL/dw
-        assert w_t.grad is not None  # backward() filled it
-        path.append(w_t.item())
-        losses.append(loss.item())
-        grads.append(w_t.grad.item())
+    with _recording():
+        w_t = torch.tensor(w, dtype=DTYPE, device=DEVICE, requires_grad=True)
+        path: list[float] = []
+        losses: list[float] = []
+        grads: list[float] = []
+        for _ in range(steps):
+            loss = (target - x * w_t) ** 2
+            loss.backward()  # w.grad = dL/dw
+            assert w_t.grad is not None  # backward() filled it
+            path.append(w_t.item())
+            losses.append(loss.item())
+            grads.append(w_t.grad.item())
+            with torch.no_grad():
+                w_t -= lr * w_t.grad
+            w_t.grad.zero_()  # otherwise the next backward() adds to it
         with torch.no_grad():
-            w_t -= lr * w_t.grad
-        w_t.grad.zero_()  # otherwise the next backward() adds to it
-    with torch.no_grad():
-        final_loss = ((target - x * w_t) ** 2).item()
+            final_loss = ((target - x * w_t) ** 2).item()
     path.append(w_t.item())
     losses.append(final_loss)
     return {
