@@ -9,12 +9,11 @@ and ``mypy`` knows the type of every entry.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TypedDict
 
 import torch
 
+from gradlab._recording import grad_recording
 from gradlab.functional import softmax
 from gradlab.jacobians import softmax_jacobian
 
@@ -31,26 +30,10 @@ __all__ = [
 DTYPE = torch.float64  # float64, so autograd and the hand formula agree to ~1e-15
 DEVICE = torch.device("cpu")  # a few scalars: the CPU, whatever torch.set_default_device says
 
-
-@contextmanager
-def _recording() -> Iterator[None]:
-    """Record graphs whatever the caller's grad mode, and restore that mode afterwards.
-
-    An explorer computes when it is built and again on every slider move, maybe
-    long after a later cell ran ``torch.set_grad_enabled(False)``, or inside
-    ``torch.no_grad()`` / ``torch.inference_mode()``. Without this its
-    ``autograd.grad`` and ``backward()`` would find no graph.
-
-    Example:
-        >>> with torch.inference_mode():
-        ...     with _recording():
-        ...         print(torch.is_grad_enabled(), torch.is_inference_mode_enabled())
-        ...     print(torch.is_grad_enabled(), torch.is_inference_mode_enabled())
-        True False
-        False True
-    """
-    with torch.inference_mode(False), torch.enable_grad():
-        yield
+# An explorer computes when it is built and again on every slider move, maybe long after a
+# later cell ran torch.set_grad_enabled(False), or inside no_grad() / inference_mode(): each
+# computation below runs inside grad_recording(), which records a graph whatever the caller's
+# mode and restores that mode afterwards.
 
 
 class MseNumbers(TypedDict):
@@ -101,7 +84,7 @@ def mse_numbers(x: float, w: float, target: float) -> MseNumbers:
         >>> n["loss"], n["grad"], n["grad_formula"]
         (1.0, 2.0, 2.0)
     """
-    with _recording():
+    with grad_recording():
         w_t = torch.tensor(w, dtype=DTYPE, device=DEVICE, requires_grad=True)
         loss = (target - x * w_t) ** 2
         (grad,) = torch.autograd.grad(loss, [w_t])
@@ -123,7 +106,7 @@ def softmax_numbers(logits: list[float], i: int) -> SoftmaxNumbers:
         >>> n["p"], n["row"], n["row_sum"]
         ([0.5, 0.5], [0.25, -0.25], 0.0)
     """
-    with _recording():
+    with grad_recording():
         a = torch.tensor(logits, dtype=DTYPE, device=DEVICE, requires_grad=True)
         p = softmax(a, dim=0)
         rows = [torch.autograd.grad(p[k], [a], retain_graph=True)[0] for k in range(len(logits))]
@@ -154,7 +137,7 @@ def descent_numbers(x: float, w: float, target: float, lr: float, steps: int) ->
         >>> n["grads"], n["path"], n["factor"]
         ([-4.0], [-1.0, -0.6], 0.8)
     """
-    with _recording():
+    with grad_recording():
         w_t = torch.tensor(w, dtype=DTYPE, device=DEVICE, requires_grad=True)
         path: list[float] = []
         losses: list[float] = []
