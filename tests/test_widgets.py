@@ -568,3 +568,18 @@ def test_explorer_numbers_match_torch_under_inference_mode():
     loss, grad = torch_mse(-2.5, 0.35, 1.7)
     assert mse["loss"] == pytest.approx(loss, abs=1e-12) and mse["grad"] == pytest.approx(grad, abs=1e-12)
     assert descent["grads"] == [-4.0] and descent["w_final"] == pytest.approx(-0.6)
+
+
+@pytest.mark.parametrize(("make", "name", "value"), MOVES)
+def test_explorers_compute_on_the_cpu_whatever_the_default_device(make, name, value):
+    # torch.set_default_device("cuda") in a notebook must not move the explorers' scalars;
+    # "meta" (no values at all) shows it on any machine.
+    expected = make()
+    expected.sliders[name].value = value
+    torch.set_default_device("meta")
+    try:
+        explorer = make()
+        explorer.sliders[name].value = value
+    finally:
+        torch.set_default_device(None)
+    assert explorer.state == expected.state
