@@ -504,7 +504,8 @@ def descent_explorer(
         x: the input (slider range -3 to 3).
         w: the starting weight (slider range -4 to 4).
         target: the target (slider range -3 to 3).
-        lr: the learning rate (slider range 0 to 1.2).
+        lr: the learning rate (slider range 0 to 1.2; above 1.2 is clamped, a
+            negative lr, gradient ascent, raises a bilingual ``ValueError``).
         steps: how many steps (slider range 0 to 30).
 
     Returns:
