@@ -13,6 +13,7 @@ from typing import TypedDict
 
 import torch
 
+from gradlab._recording import grad_recording
 from gradlab.functional import softmax
 from gradlab.jacobians import softmax_jacobian
 
@@ -27,6 +28,12 @@ __all__ = [
 ]
 
 DTYPE = torch.float64  # float64, so autograd and the hand formula agree to ~1e-15
+DEVICE = torch.device("cpu")  # a few scalars: the CPU, whatever torch.set_default_device says
+
+# An explorer computes when it is built and again on every slider move, maybe long after a
+# later cell ran torch.set_grad_enabled(False), or inside no_grad() / inference_mode(): each
+# computation below runs inside grad_recording(), which records a graph whatever the caller's
+# mode and restores that mode afterwards.
 
 
 class MseNumbers(TypedDict):
@@ -77,9 +84,10 @@ def mse_numbers(x: float, w: float, target: float) -> MseNumbers:
         >>> n["loss"], n["grad"], n["grad_formula"]
         (1.0, 2.0, 2.0)
     """
-    w_t = torch.tensor(w, dtype=DTYPE, requires_grad=True)
-    loss = (target - x * w_t) ** 2
-    (grad,) = torch.autograd.grad(loss, [w_t])
+    with grad_recording():
+        w_t = torch.tensor(w, dtype=DTYPE, device=DEVICE, requires_grad=True)
+        loss = (target - x * w_t) ** 2
+        (grad,) = torch.autograd.grad(loss, [w_t])
     return {
         "x": x,
         "w": w,
@@ -98,12 +106,13 @@ def softmax_numbers(logits: list[float], i: int) -> SoftmaxNumbers:
         >>> n["p"], n["row"], n["row_sum"]
         ([0.5, 0.5], [0.25, -0.25], 0.0)
     """
-    a = torch.tensor(logits, dtype=DTYPE, requires_grad=True)
-    p = softmax(a, dim=0)
-    rows = [torch.autograd.grad(p[k], [a], retain_graph=True)[0] for k in range(len(logits))]
-    jacobian = torch.stack(rows)
-    p_ = p.detach()
-    formula = softmax_jacobian(a, dim=0)  # closed form diag(p) - p pᵀ
+    with grad_recording():
+        a = torch.tensor(logits, dtype=DTYPE, device=DEVICE, requires_grad=True)
+        p = softmax(a, dim=0)
+        rows = [torch.autograd.grad(p[k], [a], retain_graph=True)[0] for k in range(len(logits))]
+        jacobian = torch.stack(rows)
+        p_ = p.detach()
+        formula = softmax_jacobian(a, dim=0)  # closed form diag(p) - p pᵀ
     return {
         "logits": list(logits),
         "p": p_.tolist(),
@@ -128,22 +137,23 @@ def descent_numbers(x: float, w: float, target: float, lr: float, steps: int) ->
         >>> n["grads"], n["path"], n["factor"]
         ([-4.0], [-1.0, -0.6], 0.8)
     """
-    w_t = torch.tensor(w, dtype=DTYPE, requires_grad=True)
-    path: list[float] = []
-    losses: list[float] = []
-    grads: list[float] = []
-    for _ in range(steps):
-        loss = (target - x * w_t) ** 2
-        loss.backward()  # w.grad = dL/dw
-        assert w_t.grad is not None  # backward() filled it
-        path.append(w_t.item())
-        losses.append(loss.item())
-        grads.append(w_t.grad.item())
+    with grad_recording():
+        w_t = torch.tensor(w, dtype=DTYPE, device=DEVICE, requires_grad=True)
+        path: list[float] = []
+        losses: list[float] = []
+        grads: list[float] = []
+        for _ in range(steps):
+            loss = (target - x * w_t) ** 2
+            loss.backward()  # w.grad = dL/dw
+            assert w_t.grad is not None  # backward() filled it
+            path.append(w_t.item())
+            losses.append(loss.item())
+            grads.append(w_t.grad.item())
+            with torch.no_grad():
+                w_t -= lr * w_t.grad
+            w_t.grad.zero_()  # otherwise the next backward() adds to it
         with torch.no_grad():
-            w_t -= lr * w_t.grad
-        w_t.grad.zero_()  # otherwise the next backward() adds to it
-    with torch.no_grad():
-        final_loss = ((target - x * w_t) ** 2).item()
+            final_loss = ((target - x * w_t) ** 2).item()
     path.append(w_t.item())
     losses.append(final_loss)
     return {

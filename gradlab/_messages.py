@@ -100,6 +100,18 @@ _HINTS: list[tuple[str, str, str, str, str]] = [
         "Create the tensor with floats, e.g. torch.tensor([1.0, 2.0]) or x.float(), then call requires_grad_().",
     ),
     (
+        "you can only change requires_grad flags of leaf variables",
+        "只能修改叶子张量（你自己创建的张量）的 requires_grad：这个张量是计算出来的（有 grad_fn），"
+        "它是否需要梯度由它的输入决定。",
+        "Only a leaf tensor's requires_grad can be changed (a tensor you created): this one was computed "
+        "(it has a grad_fn), so whether it requires grad follows from its inputs.",
+        "不想让它参与求导：用 y.detach()（一个不记录计算图的新张量）。想从它开始重新求梯度：用 "
+        "y = y.detach().requires_grad_()。想对参数求梯度：在计算之前对叶子张量（例如 w）调用 requires_grad_()。",
+        "To stop tracking it: y.detach() (a new tensor without a graph). To differentiate with respect to it "
+        "as a new starting point: y = y.detach().requires_grad_(). To differentiate with respect to a parameter: "
+        "call requires_grad_() on the leaf (e.g. w) BEFORE the computation.",
+    ),
+    (
         "modified by an inplace operation",
         "反向传播需要的一个张量在前向计算之后被原地修改了（例如 x += 1 或 x.zero_()），保存的值已经不对了。",
         "A tensor that the backward pass needs was modified in place after the forward pass "

@@ -414,7 +414,7 @@ def backward(
 
 
 def requires_grad_(tensor: torch.Tensor, requires_grad: bool = True) -> torch.Tensor:
-    """``tensor.requires_grad_()`` with an error that teaches for integer tensors.
+    """``tensor.requires_grad_()`` with errors that teach, for integer tensors and for non-leaf tensors.
 
     Args:
         tensor: a leaf tensor.

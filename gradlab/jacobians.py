@@ -25,131 +25,34 @@ output), both give ``J[out][in]``.
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
-from gradlab._checks import (
-    Inputs,
-    as_inputs,
-    as_outputs,
-    check_dim,
-    check_func,
-    check_method,
-    complex_message,
-)
+from gradlab._checks import Inputs, as_inputs, check_dim, complex_message
+from gradlab._jacobian_methods import METHODS as METHODS
+from gradlab._jacobian_methods import Jacobian as Jacobian
+from gradlab._jacobian_methods import as_layout
+from gradlab._jacobian_methods import auto_choice as auto_choice
+from gradlab._jacobian_methods import by_rows as by_rows
+from gradlab._jacobian_methods import jacobian_parts as jacobian_parts
 from gradlab._messages import bilingual
+from gradlab._per_sample import diagonal_blocks as diagonal_blocks
+from gradlab._per_sample import per_sample_parts as per_sample_parts
+from gradlab._recording import explained as explained
+from gradlab._recording import fresh as fresh
+from gradlab._recording import grad_recording as grad_recording
 
 __all__ = ["METHODS", "jacobian", "softmax_jacobian"]
 
-METHODS: tuple[str, ...] = ("rows", "batched", "jacrev", "jacfwd", "auto")
-"""Every value :func:`jacobian` accepts for ``method``."""
-
-Jacobian = Any
-"""J: a tensor, a tuple of tensors, or a tuple of tuples of tensors."""
-
-# "auto" rule, from bench/bench_jacobian.py (CPU, one thread): one output: the
-# gradient itself, one autograd.grad call; up to this many outputs: one batched
-# call (no torch.func start-up cost, ~0.1 ms); more: torch.func reverse mode,
-# or forward mode when the inputs are fewer than half the outputs.
-_AUTO_BATCHED_MAX_OUTPUTS = 64
+# The machinery lives in private modules and is re-exported here for compare, vector_jacobian
+# and gradcheck: _recording (grad modes, func's errors), _jacobian_methods (the four methods,
+# "auto", the layout), _per_sample (batch_dim).
 
 
-# --- recording a graph whatever the caller's mode; PyTorch's errors from func explained ---
-
-
-@contextlib.contextmanager
-def grad_recording() -> Iterator[None]:
-    """Record a graph whatever the caller's mode: inside ``inference_mode(False)`` and ``enable_grad()``.
-
-    Under ``torch.inference_mode()`` plain ``enable_grad()`` records nothing
-    (every new tensor is an inference tensor), so autograd would see no graph.
-    """
-    with torch.inference_mode(False), torch.enable_grad():
-        yield
-
-
-def fresh(x: torch.Tensor) -> torch.Tensor:
-    """A detached copy of ``x``: a normal tensor even when ``x`` is an inference tensor (call inside
-    :func:`grad_recording`), and one that ``func`` may change in place without touching the caller's."""
-    return x.detach().clone()
-
-
-INFERENCE_TENSOR_SAVED = "Inference tensors cannot be saved for backward"
-
-_FUNC_ERRORS: list[tuple[tuple[str, ...], str, str, str, str]] = [
-    (
-        (INFERENCE_TENSOR_SAVED,),
-        "func 用到了在 torch.inference_mode() 里创建的张量（推理张量）。PyTorch 不能为它记录计算图，所以无法求导。",
-        "func uses a tensor created under torch.inference_mode() (an inference tensor). PyTorch cannot record "
-        "a graph through it, so there is no derivative.",
-        "在 inference_mode 之外创建这个张量（例如模型参数），或在 inference_mode 之外用 t.clone() 得到普通张量再用；"
-        "jacobian 也可以用 method='jacrev' 或 'jacfwd'（torch.func 把它当常数）。",
-        "Create that tensor (e.g. the model's parameters) outside inference_mode, or use t.clone() outside "
-        "inference_mode to get a normal tensor; for jacobian, method='jacrev' or 'jacfwd' also works "
-        "(torch.func treats it as a constant).",
-    ),
-    (
-        ("is being used in an in-place operation", "would mutate a captured Tensor"),
-        "func 原地修改了它从外面拿来的张量（例如它用到的参数 w.add_(1)，或训练模式下 BatchNorm 更新的 running 统计量）。"
-        "求导时 PyTorch 不允许这样做，因为会破坏计算图。（func 原地修改自己的参数是可以的：gradlab 传给 func 的是副本。）",
-        "func changes in place a tensor from outside it (e.g. a parameter it uses: w.add_(1), or the running "
-        "statistics BatchNorm updates in training mode). PyTorch forbids this while differentiating because it "
-        "would break the graph. (Changing func's own argument in place is fine: gradlab passes func a copy.)",
-        "改成非原地写法：w = w + 1 而不是 w.add_(1)；或在调用之前，在 torch.no_grad() 里修改参数；模型先 model.eval()。",
-        "Write it out of place: w = w + 1 instead of w.add_(1); or change the parameter before the call, "
-        "under torch.no_grad(); for a model, call model.eval() first.",
-    ),
-    (
-        ("modified by an inplace operation",),
-        "反向传播需要的一个张量在 func 里被原地修改了（例如 y = x.sin(); y.mul_(2)），保存的值已经不对了。",
-        "func modified in place a tensor that the backward pass needs (e.g. y = x.sin(); y.mul_(2)), so its "
-        "saved value is no longer valid.",
-        "改用非原地操作（y = y * 2 而不是 y.mul_(2)），或在修改前先 .clone()。",
-        "Use an out-of-place operation (y = y * 2 instead of y.mul_(2)), or .clone() the tensor before changing it.",
-    ),
-]
-
-
-def func_error(error: RuntimeError, caller: str) -> RuntimeError | None:
-    """A bilingual ``RuntimeError`` for a known PyTorch error raised while differentiating ``func``, or None."""
-    text = str(error)
-    for needles, zh, en, todo_zh, todo_en in _FUNC_ERRORS:
-        if any(needle in text for needle in needles):
-            first = text.strip().splitlines()[0]
-            return RuntimeError(
-                bilingual(f"{caller}：{zh}", f"{caller}: {en}", todo_zh=todo_zh, todo_en=todo_en, cause=first)
-            )
-    return None
-
-
-@contextlib.contextmanager
-def explained(caller: str) -> Iterator[None]:
-    """Re-raise a known PyTorch ``RuntimeError`` from ``func`` or ``autograd.grad`` as a bilingual one, chained."""
-    try:
-        yield
-    except RuntimeError as error:
-        better = func_error(error, caller)
-        if better is None:
-            raise
-        raise better from error
-
-
-# --- layout ---------------------------------------------------------------------------
-
-
-def _layout(jac: list[list[torch.Tensor]], outputs_tuple: bool, inputs_tuple: bool) -> Jacobian:
-    """Arrange ``jac[out][in]`` as ``torch.autograd.functional.jacobian`` does."""
-    if outputs_tuple and inputs_tuple:
-        return tuple(tuple(row) for row in jac)
-    if inputs_tuple:
-        return tuple(jac[0])
-    if outputs_tuple:
-        return tuple(row[0] for row in jac)
-    return jac[0][0]
+# --- comparing with a reference ------------------------------------------------------
 
 
 def flatten(jac: Jacobian) -> list[torch.Tensor]:
@@ -194,334 +97,7 @@ def max_abs_diff(jac: Jacobian, reference: Jacobian) -> float:
     return max(diffs, default=0.0)
 
 
-# --- the four methods -----------------------------------------------------------
-
-
-def by_rows(outputs: tuple[torch.Tensor, ...], leaves: tuple[torch.Tensor, ...]) -> list[list[torch.Tensor]]:
-    """The seed's loop: one ``autograd.grad`` per output element, ``retain_graph=True``."""
-    jac = []
-    for out in outputs:
-        flat = out.reshape(-1)
-        rows: list[list[torch.Tensor]] = [[] for _ in leaves]
-        for k in range(flat.numel() if out.requires_grad else 0):
-            grads = torch.autograd.grad(flat[k], leaves, retain_graph=True, allow_unused=True, materialize_grads=True)
-            for j, g in enumerate(grads):
-                rows[j].append(g)
-        jac.append(
-            [
-                torch.stack(r).reshape(out.shape + x.shape)
-                if r
-                else torch.zeros(out.shape + x.shape, dtype=out.dtype, device=out.device)
-                for r, x in zip(rows, leaves, strict=True)
-            ]
-        )
-    return jac
-
-
-def _batched(outputs: tuple[torch.Tensor, ...], leaves: tuple[torch.Tensor, ...]) -> list[list[torch.Tensor]]:
-    """One ``autograd.grad`` per output tensor: ``grad_outputs`` = identity, ``is_grads_batched=True``."""
-    jac = []
-    for n, out in enumerate(outputs):
-        count = out.numel()
-        if count == 0 or not out.requires_grad:
-            jac.append([torch.zeros(out.shape + x.shape, dtype=out.dtype, device=out.device) for x in leaves])
-            continue
-        basis = torch.eye(count, dtype=out.dtype, device=out.device).reshape((count, *out.shape))
-        grads = torch.autograd.grad(
-            out,
-            leaves,
-            grad_outputs=basis,
-            retain_graph=n < len(outputs) - 1,
-            allow_unused=True,
-            materialize_grads=True,
-            is_grads_batched=True,
-        )
-        row = []
-        for g, x in zip(grads, leaves, strict=True):
-            if g.shape != (count, *x.shape):  # an unused input: materialize_grads gives one unbatched zero
-                g = torch.zeros((count, *x.shape), dtype=out.dtype, device=out.device)
-            row.append(g.reshape(out.shape + x.shape))
-        jac.append(row)
-    return jac
-
-
-def _functorch(
-    func: Callable[..., Any], inputs: tuple[torch.Tensor, ...], method: str, caller: str
-) -> tuple[list[list[torch.Tensor]], bool]:
-    """``torch.func.jacrev`` or ``jacfwd`` with respect to every input (call inside ``grad_recording``)."""
-    returned_tuple = [False]
-    ours: list[BaseException] = []  # gradlab's own error about what func returned: raised as it is
-
-    def as_tuple(*args: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        # a copy, as under "rows"/"batched": func may change its argument in place
-        value = func(*(a.clone() for a in args))
-        try:
-            outputs, returned_tuple[0] = as_outputs(value, caller)
-        except (TypeError, RuntimeError) as error:
-            ours.append(error)
-            raise
-        return outputs
-
-    transform = torch.func.jacrev if method == "jacrev" else torch.func.jacfwd
-    argnums = tuple(range(len(inputs)))
-    copies = tuple(fresh(x) for x in inputs)
-    try:
-        jac = transform(as_tuple, argnums=argnums)(*copies)
-    except RuntimeError as error:
-        if error in ours:
-            raise
-        known = func_error(error, caller)
-        if known is not None:
-            raise known from error
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise RuntimeError(
-            bilingual(
-                f"torch.func.{method} 无法变换这个 func。常见原因：func 里用了 .item()、NumPy、"
-                "按张量的值走的 if/for、对外部张量的原地修改，或没有 setup_context 的自定义 autograd.Function。",
-                f"torch.func.{method} could not transform this func. Common causes: .item(), NumPy, "
-                "if/for on tensor values, in-place changes to captured tensors, or a custom "
-                "autograd.Function without setup_context.",
-                todo_zh="改用 method='batched' 或 method='rows'（它们用普通的 autograd.grad），或去掉上面这些写法。",
-                todo_en="Use method='batched' or method='rows' (plain autograd.grad), or remove the constructs above.",
-                cause=first,
-            )
-        ) from error
-    return [[t.detach() for t in row] for row in jac], returned_tuple[0]
-
-
-def auto_choice(n_outputs: int, n_inputs: int) -> str:
-    """The method "auto" uses for these sizes (number of output and input elements)."""
-    if n_outputs <= 1:
-        return "rows"  # a single output: its gradient, one autograd.grad call
-    if n_outputs <= _AUTO_BATCHED_MAX_OUTPUTS:
-        return "batched"
-    if 2 * n_inputs < n_outputs:
-        return "jacfwd"  # forward mode: one pass per INPUT element
-    return "jacrev"  # reverse mode: one pass per OUTPUT element
-
-
-def jacobian_parts(
-    func: Callable[..., Any], inputs: Inputs, method: str, caller: str
-) -> tuple[list[list[torch.Tensor]], bool, bool, str]:
-    """``jac[out][in]``, whether outputs/inputs were tuples, and the method used."""
-    check_method(method, METHODS)
-    check_func(func, caller)
-    input_tuple, inputs_tuple = as_inputs(inputs, caller)
-    # Whatever the caller's mode (no_grad, inference_mode): record a graph, on normal copies of the inputs.
-    with grad_recording():
-        if method in ("jacrev", "jacfwd"):
-            jac, outputs_tuple = _functorch(func, input_tuple, method, caller)
-            return jac, outputs_tuple, inputs_tuple, method
-        leaves = tuple(fresh(x).requires_grad_() for x in input_tuple)
-        try:
-            with explained(caller):
-                # func gets non-leaf copies: it may change them in place, and never touches the caller's tensors
-                outputs, outputs_tuple = as_outputs(func(*(x.clone() for x in leaves)), caller)
-        except RuntimeError as error:
-            if method == "auto" and INFERENCE_TENSOR_SAVED in str(error.__cause__):
-                # autograd cannot save a captured inference tensor; torch.func uses it as a constant
-                jac, outputs_tuple = _functorch(func, input_tuple, "jacrev", caller)
-                return jac, outputs_tuple, inputs_tuple, "jacrev"
-            raise
-        used = method
-        if method == "auto":
-            used = auto_choice(sum(o.numel() for o in outputs), sum(x.numel() for x in leaves))
-            if used in ("jacrev", "jacfwd"):
-                try:
-                    jac, _ = _functorch(func, input_tuple, used, caller)
-                    return jac, outputs_tuple, inputs_tuple, used
-                except RuntimeError:  # torch.func cannot transform func: plain autograd can
-                    used = "batched"
-        with explained(caller):
-            jac = by_rows(outputs, leaves) if used == "rows" else _batched(outputs, leaves)
-    return jac, outputs_tuple, inputs_tuple, used
-
-
-def _batch_dims(batch_dim: object, tensors: tuple[torch.Tensor, ...], names: list[str], caller: str) -> list[int]:
-    """``batch_dim`` as a non-negative dimension of each tensor; a bilingual error when one lacks it."""
-    if not isinstance(batch_dim, int) or isinstance(batch_dim, bool):
-        raise TypeError(
-            bilingual(
-                f"{caller} 的 batch_dim 应该是整数（或 None），但收到的是 {type(batch_dim).__name__}。",
-                f"batch_dim of {caller} must be an int (or None), not {type(batch_dim).__name__}.",
-                todo_zh="[batch, features] 的输入写 batch_dim=0；要完整的雅可比矩阵就不写。",
-                todo_en="Use batch_dim=0 for [batch, features] inputs; leave it out for the full Jacobian.",
-            )
-        )
-    dims = []
-    for t, name in zip(tensors, names, strict=True):
-        if not -t.dim() <= batch_dim < t.dim():
-            raise ValueError(
-                bilingual(
-                    f"batch_dim={batch_dim}，但 {name} 的形状是 {list(t.shape)}，没有这一维。",
-                    f"batch_dim={batch_dim}, but {name} has shape {list(t.shape)}, without that dimension.",
-                    todo_zh="每个输入和输出都要在 batch_dim 上有批次维；否则不写 batch_dim，求完整的雅可比矩阵。",
-                    todo_en="Every input and output needs the batch dimension at batch_dim; otherwise leave "
-                    "batch_dim out for the full Jacobian.",
-                )
-            )
-        dims.append(batch_dim % t.dim())
-    sizes = {t.shape[d] for t, d in zip(tensors, dims, strict=True)}
-    if len(sizes) > 1:
-        found = ", ".join(f"{n}: {t.shape[d]}" for t, n, d in zip(tensors, names, dims, strict=True))
-        raise ValueError(
-            bilingual(
-                f"batch_dim={batch_dim} 上的批次大小不一样（{found}）。",
-                f"The batch sizes along batch_dim={batch_dim} differ ({found}).",
-                todo_zh="每个输入和输出在 batch_dim 上要有同样多的样本。",
-                todo_en="Every input and output needs the same number of samples along batch_dim.",
-            )
-        )
-    return dims
-
-
-def _check_per_sample(
-    jac: list[list[torch.Tensor]],
-    outputs: tuple[torch.Tensor, ...],
-    leaves: tuple[torch.Tensor, ...],
-    out_dims: list[int],
-    in_dims: list[int],
-    caller: str,
-) -> None:
-    """Raise a ``ValueError`` when ``func`` mixes samples, so that the blocks would be wrong.
-
-    One backward pass with a fixed random ``v``: ``vᵀJ`` from autograd must
-    equal ``vᵀJ`` from the blocks alone; a sample that depends on another
-    makes them differ (with probability 1, by far more than rounding).
-    """
-    pairs = [(i, o) for i, o in enumerate(outputs) if o.requires_grad and o.numel()]
-    if not pairs:
-        return
-    generator = torch.Generator().manual_seed(0)
-    vs = {i: torch.randn(o.shape, generator=generator, dtype=o.dtype).to(o.device) for i, o in pairs}
-    grads = torch.autograd.grad(
-        [o for _, o in pairs], leaves, [vs[i] for i, _ in pairs], allow_unused=True, materialize_grads=True
-    )
-    for j, (x, g) in enumerate(zip(leaves, grads, strict=True)):
-        batch = x.shape[in_dims[j]]
-        want = g.movedim(in_dims[j], 0).reshape(batch, -1)
-        got = torch.zeros_like(want)
-        scale = torch.zeros_like(want)
-        for i, _ in pairs:
-            v = vs[i].movedim(out_dims[i], 0).reshape(batch, 1, -1)
-            block = jac[i][j].reshape(batch, v.shape[2], -1)
-            got += torch.bmm(v, block).squeeze(1)
-            scale += torch.bmm(v.abs(), block.abs()).squeeze(1)
-        tolerance = 1e3 * torch.finfo(x.dtype).eps * max(float(scale.max()), float(want.abs().max()), 1e-30)
-        if float((want - got).abs().max()) > tolerance:
-            raise ValueError(
-                bilingual(
-                    f"{caller}：func 把批次里的样本混在了一起（例如训练模式的 BatchNorm，或对批次求平均）："
-                    "out[b] 也依赖别的样本 x[b′]，所以逐样本的雅可比矩阵（对角块）描述不了它。",
-                    f"{caller}: func mixes the samples of the batch (e.g. BatchNorm in training mode, or a mean "
-                    "over the batch): out[b] also depends on other samples x[b′], so the per-sample Jacobian "
-                    "(the diagonal blocks) does not describe it.",
-                    todo_zh="不写 batch_dim，求完整的雅可比矩阵；或先 model.eval()，让每个样本独立。",
-                    todo_en="Leave batch_dim out for the full Jacobian; or call model.eval() first so that "
-                    "samples are independent.",
-                )
-            )
-
-
-def _unlayout(jac: Jacobian, outputs_tuple: bool, inputs_tuple: bool) -> list[list[torch.Tensor]]:
-    """``jac[out][in]`` from :func:`jacobian`'s layout (the inverse of :func:`_layout`)."""
-    if outputs_tuple and inputs_tuple:
-        return [list(row) for row in jac]
-    if inputs_tuple:
-        return [list(jac)]
-    if outputs_tuple:
-        return [[J] for J in jac]
-    return [[jac]]
-
-
-def diagonal_blocks(
-    full: Jacobian,
-    outputs: tuple[torch.Tensor, ...],
-    outputs_tuple: bool,
-    inputs: tuple[torch.Tensor, ...],
-    inputs_tuple: bool,
-    batch_dim: int,
-) -> Jacobian:
-    """The per-sample blocks ``[B, *out_sample, *in_sample]`` cut out of a full Jacobian, in the same layout.
-
-    ``full`` is in :func:`jacobian`'s layout (``output.shape + input.shape``
-    per pair); block ``b`` is the part where both batch indices equal ``b``.
-    """
-    cut = [
-        [
-            torch.diagonal(J.movedim(batch_dim % o.dim(), 0), dim1=0, dim2=o.dim() + batch_dim % x.dim()).movedim(-1, 0)
-            for J, x in zip(row, inputs, strict=True)
-        ]
-        for row, o in zip(_unlayout(full, outputs_tuple, inputs_tuple), outputs, strict=True)
-    ]
-    return _layout(cut, outputs_tuple, inputs_tuple)
-
-
-def per_sample_parts(
-    func: Callable[..., Any], inputs: Inputs, method: str, batch_dim: int, caller: str
-) -> tuple[list[list[torch.Tensor]], bool, bool, str]:
-    """The diagonal blocks ``jac[out][in]`` of shape ``[B, *out_sample, *in_sample]``, and the method used.
-
-    Reverse methods differentiate ``func(x).sum(batch_dim)`` (one pass per
-    *sample* output element); forward mode differentiates
-    ``u ↦ func(x + u)`` with ``u`` broadcast over the batch (one pass per
-    sample input element). Both equal the blocks when samples are
-    independent, which :func:`_check_per_sample` verifies.
-    """
-    check_method(method, METHODS)
-    check_func(func, caller)
-    input_tuple, inputs_tuple = as_inputs(inputs, caller)
-    names = [f"inputs[{j}]" if inputs_tuple else "inputs" for j in range(len(input_tuple))]
-    in_dims = _batch_dims(batch_dim, input_tuple, names, caller)
-    with grad_recording():
-        copies = tuple(fresh(x) for x in input_tuple)
-        leaves = tuple(x.clone().requires_grad_() for x in copies)
-        with explained(caller):
-            outputs, outputs_tuple = as_outputs(func(*(x.clone() for x in leaves)), caller)
-        out_names = [f"func(...)[{i}]" if outputs_tuple else "func(...)" for i in range(len(outputs))]
-        out_dims = _batch_dims(batch_dim, input_tuple + outputs, names + out_names, caller)[len(input_tuple) :]
-        batch = input_tuple[0].shape[in_dims[0]]
-        used = method
-        if method == "auto":
-            per_out = sum(o.numel() for o in outputs) // max(batch, 1)
-            per_in = sum(x.numel() for x in input_tuple) // max(batch, 1)
-            used = auto_choice(per_out, per_in)
-
-        def summed(*xs: torch.Tensor) -> tuple[torch.Tensor, ...]:
-            outs, _ = as_outputs(func(*xs), caller)
-            return tuple(o.sum(d) for o, d in zip(outs, out_dims, strict=True))
-
-        def shifted(*us: torch.Tensor) -> tuple[torch.Tensor, ...]:
-            outs, _ = as_outputs(
-                func(*(x + u.unsqueeze(d) for x, u, d in zip(copies, us, in_dims, strict=True))), caller
-            )
-            return outs
-
-        jac: list[list[torch.Tensor]] = []
-        if used == "jacfwd":
-            try:
-                zeros = tuple(torch.zeros_like(x.select(d, 0)) for x, d in zip(copies, in_dims, strict=True))
-                parts = jacobian_parts(shifted, zeros, "jacfwd", caller)[0]
-                jac = [[J.movedim(d, 0) for J in row] for row, d in zip(parts, out_dims, strict=True)]
-            except RuntimeError:
-                if method != "auto":
-                    raise
-                used = "batched"  # torch.func cannot transform func: plain autograd can
-        if not jac:
-            try:
-                parts = jacobian_parts(summed, copies, used, caller)[0]
-            except RuntimeError:
-                if method != "auto" or used != "jacrev":
-                    raise
-                used = "batched"
-                parts = jacobian_parts(summed, copies, used, caller)[0]
-            jac = [
-                [J.movedim(o.dim() - 1 + d, 0) for J, d in zip(row, in_dims, strict=True)]
-                for row, o in zip(parts, outputs, strict=True)
-            ]
-        with explained(caller):
-            _check_per_sample(jac, outputs, leaves, out_dims, in_dims, caller)
-    return jac, outputs_tuple, inputs_tuple, used
+# --- the public function ------------------------------------------------------------
 
 
 def jacobian(
@@ -618,7 +194,7 @@ def jacobian(
         jac, outputs_tuple, inputs_tuple, _ = per_sample_parts(func, inputs, method, batch_dim, "jacobian")
     else:
         jac, outputs_tuple, inputs_tuple, _ = jacobian_parts(func, inputs, method, "jacobian")
-    return _layout(jac, outputs_tuple, inputs_tuple)
+    return as_layout(jac, outputs_tuple, inputs_tuple)
 
 
 # --- the closed form -------------------------------------------------------------

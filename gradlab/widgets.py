@@ -25,8 +25,9 @@ find it in the page. Displayed outside a live widget frontend (a notebook
 executed headless and viewed on GitHub or nbviewer), an explorer shows a
 static SVG picture of its current state instead.
 
-Numbers: ``_explorer_math``; pictures: ``_explorer_pictures`` and ``_plot``;
-argument checks: ``_checks``. Here: the sliders, the readouts and the notes.
+Numbers: ``_explorer_math``; the notes under them: ``_explorer_notes``;
+pictures: ``_explorer_pictures`` and ``_plot``; argument checks: ``_checks``.
+Here: the sliders and the readouts.
 
 This module imports ipywidgets; ``import gradlab`` does not import it.
 """
@@ -47,8 +48,9 @@ from gradlab._explorer_math import (
     mse_numbers,
     softmax_numbers,
 )
+from gradlab._explorer_notes import descent_note, mse_note
 from gradlab._explorer_pictures import draw_descent, draw_mse, draw_softmax, softmax_size
-from gradlab._format import fixed
+from gradlab._format import fixed, plain
 from gradlab._messages import bilingual
 from gradlab._svg import Svg, text_width
 
@@ -223,18 +225,7 @@ class MseExplorer(_Explorer[MseState]):
         v = self.values
         n = mse_numbers(v["x"], v["w"], v["target"])
         agree = abs(n["grad"] - n["grad_formula"]) <= 1e-9 * (1 + abs(n["grad_formula"]))
-        if v["x"] == 0:
-            note = bilingual(
-                "x = 0：loss 不依赖 w，所以梯度为 0，改变 w 不会改变 loss。",
-                "x = 0: the loss does not depend on w, so the gradient is 0 and changing w changes nothing.",
-            )
-        elif abs(n["grad"]) < 1e-12:
-            note = bilingual(
-                "梯度为 0：w 正好在最小值处（x·w = target）。",
-                "The gradient is 0: w is exactly at the minimum (x·w = target).",
-            )
-        else:
-            note = ""
+        note = mse_note(n)
         return MseState(**n, agree=agree, note=note)
 
     def svg(self) -> str:
@@ -349,33 +340,6 @@ class SoftmaxExplorer(_Explorer[SoftmaxState]):
         )
 
 
-def _descent_note(n: DescentNumbers) -> str:
-    """How w moves, read from the factor 1 − 2·lr·x² that multiplies w − w* at each step."""
-    factor, x, lr = n["factor"], n["x"], n["lr"]
-    if x == 0:
-        return bilingual("x = 0：梯度一直是 0，w 不会动。", "x = 0: the gradient is always 0, so w never moves.")
-    if lr == 0:
-        return bilingual("学习率为 0：w 不会动。", "The learning rate is 0: w never moves.")
-    size, boundary = fixed(abs(factor), 2), fixed(1 / (x * x), 2)  # |factor| = 1 at lr = 1/x²
-    if abs(abs(factor) - 1) <= 1e-9:
-        return bilingual(
-            f"学习率正好在边界上（lr = 1/x² = {boundary}）：|1 − 2·lr·x²| = {size}，w 每一步都跳到最小值的另一边、"
-            "距离不变：来回振荡，既不收敛也不发散。学习率再大就会发散。",
-            f"The learning rate is exactly at the boundary (lr = 1/x² = {boundary}): |1 − 2·lr·x²| = {size}, "
-            "so each step jumps to the other side of the minimum at the same distance: w oscillates, "
-            "neither converging nor diverging. A larger learning rate diverges.",
-        )
-    if abs(factor) > 1:
-        return bilingual(
-            f"学习率太大（超过 1/x² = {boundary}）：|1 − 2·lr·x²| = {size} > 1，每一步都跳过最小值而且越跳越远（发散）。",
-            f"The learning rate is too large (above 1/x² = {boundary}): |1 − 2·lr·x²| = {size} > 1, so each step "
-            "overshoots the minimum by more (diverges).",
-        )
-    if factor < 0:
-        return bilingual("w 在最小值两边来回跳，但会收敛。", "w jumps from side to side of the minimum, but converges.")
-    return ""
-
-
 class DescentExplorer(_Explorer[DescentState]):
     """The explorer :func:`descent_explorer` returns."""
 
@@ -383,6 +347,17 @@ class DescentExplorer(_Explorer[DescentState]):
 
     def __init__(self, x: float = 1.0, w: float = -1.0, target: float = 1.0, lr: float = 0.1, steps: int = 10) -> None:
         x, w, target, lr = as_number(x, "x"), as_number(w, "w"), as_number(target, "target"), as_number(lr, "lr")
+        if lr < 0:
+            raise ValueError(
+                bilingual(
+                    f"学习率 lr 不能是负数（收到 {plain(lr)}）：负的学习率让 w 沿梯度方向走、loss 变大（梯度上升），"
+                    "这个探索器演示的是梯度下降。",
+                    f"The learning rate lr cannot be negative (got {plain(lr)}): a negative lr moves w along "
+                    "the gradient, so the loss grows (gradient ascent); this explorer shows gradient descent.",
+                    todo_zh="传入 0 到 1.2 之间的 lr，例如 lr=0.1。",
+                    todo_en="Pass an lr from 0 to 1.2, e.g. lr=0.1.",
+                )
+            )
         lo, hi, _ = STEPS_RANGE
         steps_slider = widgets.IntSlider(
             value=min(max(as_steps(steps), lo), hi),
@@ -406,7 +381,7 @@ class DescentExplorer(_Explorer[DescentState]):
     def _compute(self) -> DescentState:
         v = self.values
         n = descent_numbers(v["x"], v["w"], v["target"], v["lr"], int(v["steps"]))
-        return DescentState(**n, note=_descent_note(n))
+        return DescentState(**n, note=descent_note(n))
 
     def svg(self) -> str:
         s = Svg(670, 290)
@@ -529,7 +504,8 @@ def descent_explorer(
         x: the input (slider range -3 to 3).
         w: the starting weight (slider range -4 to 4).
         target: the target (slider range -3 to 3).
-        lr: the learning rate (slider range 0 to 1.2).
+        lr: the learning rate (slider range 0 to 1.2; above 1.2 is clamped, a
+            negative lr, gradient ascent, raises a bilingual ``ValueError``).
         steps: how many steps (slider range 0 to 30).
 
     Returns:

@@ -182,6 +182,23 @@ def test_requires_grad_on_integer_tensor():
     assert_teaches(error, "x.float()", "x.float()", RuntimeError)
 
 
+def test_requires_grad_on_a_non_leaf_teaches_detach():
+    # Once PyTorch's English-only "you can only change requires_grad flags of leaf variables".
+    w = torch.full([1], 2.0, requires_grad=True)
+    y = w * 3
+    with pytest.raises(RuntimeError) as error:
+        gradlab.requires_grad_(y, False)
+    assert_teaches(error, "叶子张量", "Only a leaf tensor's requires_grad can be changed", RuntimeError)
+    text = str(error.value)
+    assert (
+        "y.detach().requires_grad_()" in text.splitlines()[0] and "y.detach().requires_grad_()" in text.splitlines()[1]
+    )
+    assert "BEFORE the computation" in text and "leaf variables" in str(error.value.__cause__)
+    assert y.requires_grad and y.grad_fn is not None  # nothing changed
+    fresh = gradlab.requires_grad_(y.detach())  # what the hint says works
+    assert fresh.is_leaf and fresh.requires_grad
+
+
 def test_integer_input_to_grad():
     w = torch.full([1], 2.0, requires_grad=True)
     n = torch.tensor([3])

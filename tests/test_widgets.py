@@ -110,6 +110,48 @@ def test_mse_minimum_is_named():
     assert "minimum" in explorer.state["note"]
 
 
+def test_mse_minimum_needs_x_w_equal_to_target_not_a_small_gradient():
+    # Once x=1e-13, w=2, target=1 said "w is exactly at the minimum" with the loss at 1.
+    explorer = mse_explorer(x=1e-13, w=2.0, target=1.0)
+    st = explorer.state
+    assert st["loss"] == pytest.approx(1.0) and abs(st["grad"]) < 1e-12
+    note = st["note"]
+    assert "exactly" not in note and "正好" not in note
+    assert "not at the minimum" in note and "不在最小值处" in note
+    assert "w* = target/x = 1e+13" in note and "loss = 1." in note and "almost flat" in note
+    assert note.index("不在最小值处") < note.index("not at the minimum")
+    assert "not at the minimum" in " ".join(text for *_, text in svg_texts(explorer.static_svg()))
+
+
+def test_mse_minimum_up_to_rounding_is_not_called_exact():
+    # 0.7 · (−1.5/0.7) = −1.5 + 2.2e-16 in float64: at the minimum, but not exactly.
+    explorer = mse_explorer(x=0.7, w=-1.5 / 0.7, target=-1.5)
+    st = explorer.state
+    assert st["x"] * st["w"] - st["target"] != 0
+    assert st["loss"] < 1e-30
+    assert "up to rounding" in st["note"] and "舍入误差" in st["note"] and "exactly" not in st["note"]
+
+
+def test_mse_near_the_minimum_the_small_gradient_is_not_called_0():
+    explorer = mse_explorer(x=1.0, w=1.00001, target=1.0)
+    note = explorer.state["note"]
+    assert readout_values(explorer)["grad"] == 0.0  # the readout rounds 2e-5 to 0.0000 ...
+    assert "not at the minimum" in note and "w is close to it" in note  # ... the note says why it is not 0
+    assert "almost flat" not in note
+
+
+def test_descent_rejects_a_negative_learning_rate():
+    # Once lr=-1 was clamped to 0 and shown as "the learning rate is 0".
+    with pytest.raises(ValueError) as info:
+        descent_explorer(lr=-1)
+    message = str(info.value)
+    assert "学习率 lr 不能是负数" in message.splitlines()[0] and "(got -1)" in message
+    assert "cannot be negative" in message and "gradient ascent" in message and "What to do" in message
+    explorer = descent_explorer(lr=0.0)
+    assert explorer.state["lr"] == 0.0 and "learning rate is 0" in explorer.state["note"]
+    assert explorer.sliders["lr"].min == 0.0  # and the slider cannot go below 0
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "fragment"),
     [
@@ -473,3 +515,71 @@ def test_off_grid_values_are_kept_exactly():
         assert slider.readout_format == ".4f"
     on_grid = mse_explorer().sliders["w"]
     assert (on_grid.min, on_grid.max, on_grid.readout_format) == (-4.0, 4.0, ".2f")
+
+
+# --- grad modes: an explorer computes with grad enabled whatever the caller's mode ---------------
+
+GRAD_OFF = [
+    pytest.param(torch.no_grad, id="no_grad"),
+    pytest.param(torch.inference_mode, id="inference_mode"),
+    pytest.param(lambda: torch.set_grad_enabled(False), id="set_grad_enabled"),
+]
+MOVES = [  # (make, slider, value): a later slider move
+    pytest.param(lambda: mse_explorer(x=1.5, w=0.5, target=2.0), "w", -1.25, id="mse"),
+    pytest.param(lambda: softmax_explorer(logits=[0.3, -1.2, 2.0]), "a1", 0.9, id="softmax"),
+    pytest.param(lambda: descent_explorer(x=1.5, w=-2.0, target=1.0, lr=0.2, steps=5), "lr", 0.35, id="descent"),
+]
+
+
+@pytest.mark.parametrize(("make", "name", "value"), MOVES)
+@pytest.mark.parametrize("mode", GRAD_OFF)
+def test_explorers_compute_under_every_grad_mode(mode, make, name, value):
+    # Once every explorer raised "element 0 of tensors does not require grad" here.
+    expected = make()
+    expected.sliders[name].value = value
+    with mode():
+        explorer = make()  # construction
+        assert not torch.is_grad_enabled()
+        explorer.sliders[name].value = value  # a slider move
+        assert not torch.is_grad_enabled(), "the caller's mode is restored"
+    assert torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
+    assert explorer.state == expected.state
+    assert explorer._readout.value == expected._readout.value
+
+
+@pytest.mark.parametrize(("make", "name", "value"), MOVES)
+def test_explorers_keep_working_after_a_later_cell_turns_grad_off(make, name, value):
+    explorer = make()
+    expected = make()
+    expected.sliders[name].value = value
+    torch.set_grad_enabled(False)  # a later cell, global: the next slider move happens in this mode
+    try:
+        explorer.sliders[name].value = value
+        assert not torch.is_grad_enabled()
+    finally:
+        torch.set_grad_enabled(True)
+    assert explorer.state == expected.state
+
+
+def test_explorer_numbers_match_torch_under_inference_mode():
+    with torch.inference_mode():
+        mse = mse_explorer(x=-2.5, w=0.35, target=1.7).state
+        descent = descent_explorer(x=1.0, w=-1.0, target=1.0, lr=0.1, steps=1).state
+    loss, grad = torch_mse(-2.5, 0.35, 1.7)
+    assert mse["loss"] == pytest.approx(loss, abs=1e-12) and mse["grad"] == pytest.approx(grad, abs=1e-12)
+    assert descent["grads"] == [-4.0] and descent["w_final"] == pytest.approx(-0.6)
+
+
+@pytest.mark.parametrize(("make", "name", "value"), MOVES)
+def test_explorers_compute_on_the_cpu_whatever_the_default_device(make, name, value):
+    # torch.set_default_device("cuda") in a notebook must not move the explorers' scalars;
+    # "meta" (no values at all) shows it on any machine.
+    expected = make()
+    expected.sliders[name].value = value
+    torch.set_default_device("meta")
+    try:
+        explorer = make()
+        explorer.sliders[name].value = value
+    finally:
+        torch.set_default_device(None)
+    assert explorer.state == expected.state
