@@ -148,7 +148,7 @@ class Graph:
             KeyError: no node has that name.
         """
         for node in self.nodes:
-            if node.name == name:
+            if node.name in (name, clean(name)):  # a name with control characters is stored escaped
                 return node
         raise KeyError(
             bilingual(
@@ -189,7 +189,7 @@ class Graph:
             if isinstance(target, int) and not isinstance(target, bool):
                 node = self.nodes[target] if 0 <= target < len(self.nodes) else None
             elif isinstance(target, str):
-                node = next((n for n in self.nodes if n.name == target), None)
+                node = next((n for n in self.nodes if n.name in (target, clean(target))), None)
             elif isinstance(target, (torch.Tensor, torch.autograd.graph.Node)):
                 node = self.node_for(target)
             else:

@@ -267,6 +267,7 @@ def test_control_characters_are_escaped_and_the_svg_parses(tmp_path):
     assert "a\\x00b" in texts and "line\\nbreak" in texts
     assert any("\\x1b[31mred\\x1b[0m" in t for t in texts)
     assert view.graph.nodes[0].name == "line\\nbreak"
+    assert view.graph.find("a\x00b") is view.graph.find("a\\x00b")  # found by the name as given, too
     _parses(Path(view.save(tmp_path / "g.svg")).read_text(encoding="utf-8"))
     assert "\x00" not in view.to_dot() and "\x1b" not in view.to_dot()
 
