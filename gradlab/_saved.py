@@ -17,14 +17,16 @@ import torch
 
 __all__ = ["plain", "read_saved", "small_copy"]
 
-_saved_names_cache: dict[type, tuple[str, ...]] = {}
+_saved_names_cache: dict[type, tuple[tuple[str, str | None], ...]] = {}
 
 
-def _saved_attributes(fn: object) -> tuple[str, ...]:
+def _saved_attributes(fn: object) -> tuple[tuple[str, str | None], ...]:
+    """``(attribute, its raw SavedTensor attribute or None)`` for each ``_saved_*`` of ``fn``'s class."""
     kind = type(fn)
     names = _saved_names_cache.get(kind)
     if names is None:
-        names = tuple(n for n in dir(fn) if n.startswith("_saved_"))
+        every = dir(fn)
+        names = tuple((n, "_raw" + n if "_raw" + n in every else None) for n in every if n.startswith("_saved_"))
         _saved_names_cache[kind] = names
     return names
 
@@ -55,8 +57,8 @@ def read_saved(fn: object) -> Iterable[tuple[str, Any, str]]:
     hook, and for ``checkpoint(..., use_reentrant=False)`` the user's forward).
     None values (nothing was saved) are left out.
     """
-    for attribute in _saved_attributes(fn):
-        hooked = _hooked(fn, "_raw" + attribute)
+    for attribute, raw in _saved_attributes(fn):
+        hooked = _hooked(fn, raw) if raw else ""
         if hooked:
             yield attribute, None, hooked
             continue
