@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import re
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -420,3 +421,12 @@ def test_random_graphs_draw_valid_svg_without_addresses(kind, n, ops, name, show
     assert not _ADDRESS.search(svg)
     assert view.graph.find(view.graph.nodes[-1].name).kind == "leaf"
     assert not _ADDRESS.search(view.to_dot())
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs the Graphviz program dot")
+def test_graphviz_draws_chinese_names_as_written_and_its_svg_parses():
+    w = torch.ones(2, requires_grad=True)
+    损失 = (w * 2).sum()
+    svg = draw(损失, names={"权重\x1b": w}, renderer="graphviz").to_svg()
+    _parses(svg)
+    assert "grad_fn of 损失" in svg and "权重\\x1b" in svg
