@@ -54,7 +54,7 @@ def _dims(shape: Any) -> str:
 
 def shape_of(tensor: torch.Tensor) -> tuple[int, ...] | None:
     """``tuple(tensor.shape)``; ``None`` for a nested tensor, whose parts differ in shape."""
-    return None if tensor.is_nested else tuple(int(s) for s in tensor.shape)
+    return None if tensor.is_nested else tuple(tensor.shape)
 
 
 def _shape_text(tensor: torch.Tensor) -> str:
