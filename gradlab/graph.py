@@ -450,7 +450,9 @@ def build_graph(
 
     Names come from ``names`` first, then from the caller's variables (the
     innermost frame wins; names starting with ``_`` are skipped; a module ``m``
-    names its parameters ``m.0.weight``), then a fallback (``"leaf #1"``).
+    names its parameters ``m.0.weight``, a list ``params`` its tensors
+    ``params[0]``, a dict ``d`` its tensors ``d["w"]``), then a fallback
+    (``"leaf #1"``). A tensor passed twice is one box.
 
     Args:
         *outputs: the tensor(s) whose graph to build, e.g. the loss. A list or
