@@ -10,12 +10,31 @@ from gradlab._messages import bilingual
 
 __all__ = ["caller_names", "check_names", "flatten_outputs"]
 
-_HERE = __file__.removesuffix("_names.py")
-_OUR_FILES = frozenset(_HERE + f for f in ("_names.py", "graph.py", "render.py"))
+_HERE = __file__.removesuffix("_names.py")  # gradlab's own folder: its frames (draw, trace_backward) are skipped
+
+
+_CONTAINER_LIMIT = 1000  # longer lists and dicts are not searched for names
+
+
+def _contents(var: str, value: object) -> list[tuple[str, torch.Tensor]]:
+    """``(name, tensor)`` for the tensors directly inside a list, tuple or dict: ``params[0]``, ``d["w"]``."""
+    if isinstance(value, (list, tuple)) and len(value) <= _CONTAINER_LIMIT:
+        return [(f"{var}[{i}]", item) for i, item in enumerate(value) if isinstance(item, torch.Tensor)]
+    if isinstance(value, dict) and len(value) <= _CONTAINER_LIMIT:
+        return [
+            (f"{var}[{key!r}]" if not isinstance(key, str) else f'{var}["{key}"]', item)
+            for key, item in value.items()
+            if isinstance(item, torch.Tensor) and isinstance(key, (str, int))
+        ]
+    return []
 
 
 def caller_names(keep: list[object]) -> tuple[dict[int, str], dict[int, str]]:
     """Variable names of tensors (by ``id``) and of their grad_fns, innermost frame first.
+
+    In each frame a variable's own name comes first, then a module's
+    parameters (``model.0.weight``), then the tensors inside a list, tuple or
+    dict (``params[0]``, ``d["w"]``).
 
     Only used inside one call, while the frames (and ``keep``, which holds the
     grad_fn objects) keep the objects alive, so the ``id`` keys cannot be
@@ -23,23 +42,31 @@ def caller_names(keep: list[object]) -> tuple[dict[int, str], dict[int, str]]:
     """
     tensors: dict[int, str] = {}
     functions: dict[int, str] = {}
+
+    def add(name: str, tensor: torch.Tensor) -> None:
+        tensors.setdefault(id(tensor), name)
+        fn = tensor.grad_fn
+        if fn is not None:
+            keep.append(fn)
+            functions.setdefault(id(fn), name)
+
     frame = inspect.currentframe()
-    while frame is not None and frame.f_code.co_filename in _OUR_FILES:
+    while frame is not None and frame.f_code.co_filename.startswith(_HERE):
         frame = frame.f_back
     try:
         while frame is not None:
-            for var, value in list(frame.f_locals.items()):
-                if not isinstance(var, str) or var.startswith("_"):
-                    continue
+            variables = [(var, value) for var, value in list(frame.f_locals.items()) if isinstance(var, str)]
+            variables = [(var, value) for var, value in variables if not var.startswith("_")]
+            for var, value in variables:
                 if isinstance(value, torch.Tensor):
-                    tensors.setdefault(id(value), var)
-                    fn = value.grad_fn
-                    if fn is not None:
-                        keep.append(fn)
-                        functions.setdefault(id(fn), var)
-                elif isinstance(value, torch.nn.Module):
+                    add(var, value)
+            for var, value in variables:
+                if isinstance(value, torch.nn.Module):
                     for pname, param in value.named_parameters():
                         tensors.setdefault(id(param), f"{var}.{pname}")
+                else:
+                    for name, tensor in _contents(var, value):
+                        add(name, tensor)
             frame = frame.f_back
     finally:
         del frame

@@ -19,6 +19,7 @@ from gradlab.graph import Graph
 __all__ = ["need_dot", "run_dot", "to_dot"]
 
 _FONT = "DejaVu Sans Mono"
+_TIMEOUT = 120.0  # seconds dot may run before draw gives up
 
 
 def _quote(text: str) -> str:
@@ -26,7 +27,7 @@ def _quote(text: str) -> str:
 
 
 def _legend_row(swatch: str, words: str) -> str:
-    """One row of the legend table: a swatch cell and the words (HTML-like label, ASCII only)."""
+    """One row of the legend table: a swatch cell and the words (HTML-like label)."""
     color = FREED if swatch == "freed" else TEXT
     text = '<BR ALIGN="LEFT"/>'.join(escape(line) for line in words.split("\n"))
     if swatch in COLORS:
@@ -57,7 +58,7 @@ def to_dot(
         legend: add the legend as a table node.
 
     Returns:
-        The source text, ASCII only, ending with a newline.
+        The source text (UTF-8: names are written as they are, e.g. Chinese), ending with a newline.
 
     Example:
         >>> import torch
@@ -122,10 +123,32 @@ def need_dot() -> str:
 
 
 def run_dot(source: str, fmt_name: str) -> bytes:
-    """``dot -T<fmt_name>`` on ``source``: the picture's bytes (``"svg"``, ``"png"``, ``"pdf"``)."""
-    done = subprocess.run(
-        [need_dot(), f"-T{fmt_name}"], input=source.encode(), capture_output=True, check=False, timeout=120
-    )
+    """``dot -T<fmt_name>`` on ``source``: the picture's bytes (``"svg"``, ``"png"``, ``"pdf"``).
+
+    Raises:
+        RuntimeError: dot failed, or ran longer than 120 seconds (a graph of
+            about a thousand boxes); the message says what to do instead.
+    """
+    try:
+        done = subprocess.run(
+            [need_dot(), f"-T{fmt_name}"],
+            input=source.encode("utf-8"),
+            capture_output=True,
+            check=False,
+            timeout=_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired as error:
+        boxes = source.count(" [label=")
+        raise RuntimeError(
+            bilingual(
+                f"Graphviz 的 dot 程序 {_TIMEOUT:g} 秒内没有画完这张图（{boxes} 个框），已被停止。",
+                f"The Graphviz program dot did not finish this graph ({boxes} boxes) within {_TIMEOUT:g} seconds "
+                "and was stopped.",
+                todo_zh='改用默认的 renderer="svg"（快得多），或者只画一部分：draw(loss, depth=5) 或 draw(loss, only=[w])。',
+                todo_en='Use the default renderer="svg" (much faster), or draw a part: draw(loss, depth=5) or '
+                "draw(loss, only=[w]).",
+            )
+        ) from error
     if done.returncode != 0:
         raise RuntimeError(
             bilingual(

@@ -20,9 +20,10 @@ from typing import Any
 
 import torch
 
-from gradlab._labels import cut, saved_line, tensor_lines
+from gradlab._labels import clean, cut, saved_line, shape_of, tensor_lines, tensor_text, value_text
 from gradlab._messages import bilingual
 from gradlab._names import caller_names, check_names, flatten_outputs
+from gradlab._saved import plain, read_saved, small_copy
 
 __all__ = ["Edge", "Graph", "Node", "build_graph"]
 
@@ -43,20 +44,30 @@ class Node:
             ``"saved"`` (a tensor or value a function saved for the backward pass).
         name: the variable name (``"w"``), the class name (``"MulBackward0"``),
             the attribute (``"_saved_self"``) or a readable fallback (``"leaf #1"``).
-        label: the text drawn in the box (ASCII, several lines).
-        shape: the tensor's shape, when the node is a tensor.
+        label: the text drawn in the box (several lines; names as written, no
+            control characters, no memory addresses).
+        shape: the tensor's shape, when the node is a tensor (``None`` for a nested tensor).
         dtype: the tensor's dtype without ``torch.`` (``"float32"``).
         device: the tensor's device (``"cpu"``, ``"cuda:0"``).
-        value: a detached tensor (on its own device; not a copy) or a plain value;
-            ``None`` for functions and for freed saved tensors.
+        value: for an output or a leaf, the detached tensor (on its own device;
+            not a copy). For a saved value: a copy of a small tensor (at most 6
+            elements), or a number, string or tuple of numbers; ``None`` for
+            larger tensors and other objects (their text is in ``label``), so a
+            live graph does not keep a function's saved activations alive
+            after ``backward()``. ``None`` for functions and freed values.
         grad: a detached ``.grad`` of a leaf, or ``None`` while backward has not run.
         freed: ``True`` for a saved tensor that ``backward()`` freed, and for a
             function whose saved tensors were freed.
         stale: ``True`` for a saved tensor that was changed in place after it
             was saved (``backward()`` will raise), and for its function.
+        hooked: for a saved tensor packed by ``saved_tensors_hooks`` (e.g.
+            non-reentrant ``torch.utils.checkpoint``), what unpacking would do
+            (``"recomputed on backward"``); such a value is not read, since
+            reading it would run the hook (or the checkpointed forward again).
         tensor_name: for a saved tensor, the variable that holds it; for a
             function, the variable whose ``grad_fn`` it is.
-        obj: the underlying tensor or autograd node (not shown, not compared).
+        obj: the output or leaf tensor, or the autograd node (not shown, not
+            compared); ``None`` for a saved value.
 
     ``==`` compares everything but ``value``, ``grad`` and ``obj`` (the label
     shows the values).
@@ -73,6 +84,7 @@ class Node:
     grad: torch.Tensor | None = field(default=None, compare=False)
     freed: bool = False
     stale: bool = False
+    hooked: str = ""
     tensor_name: str | None = None
     obj: Any = field(default=None, repr=False, compare=False)
 
@@ -107,7 +119,8 @@ class Graph:
     Attributes:
         nodes: every node; ``nodes[i].id == i``.
         edges: every arrow, in walk order.
-        outputs: ids of the output nodes, in the order they were passed.
+        outputs: ids of the output nodes, one per tensor passed, in that order
+            (a tensor passed twice is one node, listed twice).
         hidden: how many nodes of the whole graph were left out (by ``depth``
             or :meth:`subgraph`); 0 for a whole graph.
     """
@@ -135,7 +148,7 @@ class Graph:
             KeyError: no node has that name.
         """
         for node in self.nodes:
-            if node.name == name:
+            if node.name in (name, clean(name)):  # a name with control characters is stored escaped
                 return node
         raise KeyError(
             bilingual(
@@ -164,6 +177,8 @@ class Graph:
 
         This is the part of the graph that ``torch.autograd.grad(outputs, inputs=targets)``
         walks. A target is a tensor, an autograd function, a node name or a node id.
+        A saved value (``"_saved_self"``) is not a box of its own: it stands for
+        the function that saved it.
 
         Raises:
             TypeError: a target is none of these.
@@ -174,7 +189,7 @@ class Graph:
             if isinstance(target, int) and not isinstance(target, bool):
                 node = self.nodes[target] if 0 <= target < len(self.nodes) else None
             elif isinstance(target, str):
-                node = next((n for n in self.nodes if n.name == target), None)
+                node = next((n for n in self.nodes if n.name in (target, clean(target))), None)
             elif isinstance(target, (torch.Tensor, torch.autograd.graph.Node)):
                 node = self.node_for(target)
             else:
@@ -196,6 +211,8 @@ class Graph:
                         todo_en="Pass a tensor of this graph (e.g. the leaf a), a grad_fn, or a node id.",
                     )
                 )
+            if node.kind == "saved":  # drawn as a line inside its function's box
+                node = self.nodes[next(e.src for e in self.edges if e.dst == node.id and e.kind == "saved")]
             wanted.add(node.id)
         parents: dict[int, list[int]] = {}
         for edge in self.edges:
@@ -292,48 +309,6 @@ def gc_paused() -> Iterator[None]:
 
 # --- The walk ----------------------------------------------------------------
 
-_saved_names_cache: dict[type, tuple[str, ...]] = {}
-
-
-def _saved_attributes(fn: object) -> tuple[str, ...]:
-    kind = type(fn)
-    names = _saved_names_cache.get(kind)
-    if names is None:
-        names = tuple(n for n in dir(fn) if n.startswith("_saved_"))
-        _saved_names_cache[kind] = names
-    return names
-
-
-def _read_saved(fn: object) -> Iterable[tuple[str, Any, str]]:
-    """(attribute, value, state) for each value ``fn`` saved; state is "", "freed" or "stale".
-
-    None values (nothing was saved) are left out.
-    """
-    for attribute in _saved_attributes(fn):
-        try:
-            value = getattr(fn, attribute)
-        except RuntimeError as error:
-            text = str(error)
-            if "freed" in text or "second time" in text:
-                yield attribute, None, "freed"
-            elif "inplace" in text:
-                yield attribute, None, "stale"
-            continue
-        if value is not None:
-            yield attribute, value, ""
-    if isinstance(fn, torch.autograd.function.BackwardCFunction):  # a custom autograd.Function
-        try:
-            saved = fn.saved_tensors
-        except RuntimeError as error:
-            yield "saved_tensors", None, "stale" if "inplace" in str(error) else "freed"
-        else:
-            for i, tensor in enumerate(saved):
-                if tensor is not None:
-                    yield f"saved_tensors[{i}]", tensor, ""
-        for attribute, value in vars(fn).items():
-            if not attribute.startswith("_"):
-                yield f"ctx.{attribute}", value, ""
-
 
 class _Builder:
     def __init__(self, tensor_names: dict[int, str], fn_names: dict[int, str]) -> None:
@@ -342,6 +317,7 @@ class _Builder:
         self.fn_names = fn_names
         self.seen_fn: dict[int, int] = {}  # id(autograd node) -> node id; objects kept alive by Node.obj
         self.seen_leaf: dict[int, int] = {}
+        self.seen_output: dict[int, int] = {}  # id(tensor) -> node id; the tensors are held by the caller
         self.fallback = {"output": 0, "leaf": 0}
 
     def _new(self, kind: str, name: str, **fields: Any) -> Node:
@@ -354,7 +330,7 @@ class _Builder:
         if name is None:
             self.fallback[kind] += 1
             name = f"{kind} #{self.fallback[kind]}"
-        return name
+        return clean(name)
 
     def _tensor_node(self, tensor: torch.Tensor, kind: str) -> Node:
         name = self._name(tensor, kind)
@@ -363,7 +339,7 @@ class _Builder:
             kind,
             name,
             label="\n".join(cut(line) for line in tensor_lines(name, tensor, show_grad=show_grad)),
-            shape=tuple(tensor.shape),
+            shape=shape_of(tensor),
             dtype=str(tensor.dtype).removeprefix("torch."),
             device=str(tensor.device),
             value=tensor.detach(),
@@ -389,24 +365,17 @@ class _Builder:
             self.seen_fn[key] = node.id
             graph.edges.append(Edge(node.id, self.leaf(variable), "variable"))
             return node.id, True
-        name = type(fn).__name__
-        node = self._new("function", name, tensor_name=self.fn_names.get(key), obj=fn)
+        name = clean(type(fn).__name__)
+        tensor_name = self.fn_names.get(key)
+        node = self._new("function", name, tensor_name=None if tensor_name is None else clean(tensor_name), obj=fn)
         self.seen_fn[key] = node.id
         lines = [name] + ([f"grad_fn of {node.tensor_name}"] if node.tensor_name else [])
-        for attribute, value, state in _read_saved(fn):
+        for attribute, value, state in read_saved(fn):
             saved = self._new("saved", attribute, freed=state == "freed", stale=state == "stale")
-            if isinstance(value, torch.Tensor):
-                saved.shape = tuple(value.shape)
-                saved.dtype = str(value.dtype).removeprefix("torch.")
-                saved.device = str(value.device)
-                saved.value = value.detach()
-                saved.tensor_name = self.tensor_names.get(id(value))
-                if saved.tensor_name is None and attribute == "_saved_result":  # the function's own output
-                    saved.tensor_name = node.tensor_name
-                saved.obj = value
-            else:
-                saved.value = value
-            saved.label = saved_line(saved)
+            if state not in ("", "freed", "stale"):
+                saved.hooked = state
+            self._fill_saved(saved, value, node)
+            saved.label = saved_line(saved)  # made now, from the value, which the graph then need not keep
             lines.append(saved.label)
             node.freed = node.freed or saved.freed
             node.stale = node.stale or saved.stale
@@ -414,13 +383,35 @@ class _Builder:
         node.label = "\n".join(cut(line) for line in lines)
         return node.id, True
 
+    def _fill_saved(self, saved: Node, value: Any, function: Node) -> None:
+        if isinstance(value, torch.Tensor):
+            saved.shape = shape_of(value)
+            saved.dtype = str(value.dtype).removeprefix("torch.")
+            saved.device = str(value.device)
+            saved.tensor_name = self.tensor_names.get(id(value))
+            if saved.tensor_name is None and saved.name == "_saved_result":  # the function's own output
+                saved.tensor_name = function.tensor_name
+            elif saved.tensor_name is not None:
+                saved.tensor_name = clean(saved.tensor_name)
+            saved.label = cut(
+                f"{saved.name} = {saved.tensor_name + ' ' if saved.tensor_name else ''}{tensor_text(value)}"
+            )
+            saved.value = small_copy(value)
+        elif value is not None:
+            saved.label = cut(f"{saved.name} = {value_text(value, saved.name)}")
+            saved.value = value if plain(value) else None
+
     def walk(self, outputs: list[torch.Tensor]) -> Graph:
         graph = self.graph
         for tensor in outputs:
             if tensor.grad_fn is None:  # a leaf passed as output: a single node
                 graph.outputs.append(self.leaf(tensor))
                 continue
+            if id(tensor) in self.seen_output:  # the same tensor passed twice: one box
+                graph.outputs.append(self.seen_output[id(tensor)])
+                continue
             out = self._tensor_node(tensor, "output")
+            self.seen_output[id(tensor)] = out.id
             graph.outputs.append(out.id)
             root, new = self.function(tensor.grad_fn)
             graph.edges.append(Edge(out.id, root, "grad_fn"))
@@ -459,7 +450,9 @@ def build_graph(
 
     Names come from ``names`` first, then from the caller's variables (the
     innermost frame wins; names starting with ``_`` are skipped; a module ``m``
-    names its parameters ``m.0.weight``), then a fallback (``"leaf #1"``).
+    names its parameters ``m.0.weight``, a list ``params`` its tensors
+    ``params[0]``, a dict ``d`` its tensors ``d["w"]``), then a fallback
+    (``"leaf #1"``). A tensor passed twice is one box.
 
     Args:
         *outputs: the tensor(s) whose graph to build, e.g. the loss. A list or

@@ -301,13 +301,16 @@ def test_automatic_names_explicit_names_and_fallbacks():
     assert _inner_draw(total).nodes[0].name == "inner_name"
 
 
-def test_labels_are_ascii_even_for_chinese_names():
+def test_chinese_names_are_drawn_as_written_everywhere():
     w = torch.tensor([1.0], requires_grad=True)
-    loss = (w * 2).sum()
-    view = draw(loss, names={"权重": w})
-    assert view.to_svg().isascii()
-    assert view.to_dot().isascii()
-    assert all(n.label.isascii() for n in view.graph.nodes)
+    损失 = (w * 2).sum()
+    view = draw(损失, names={"权重": w})
+    assert [n.name for n in view.graph.nodes if n.kind in ("output", "leaf")] == ["损失", "权重"]
+    assert view.graph.nodes[0].label.splitlines()[0] == "损失"
+    assert "grad_fn of 损失" in view.graph.nodes[1].label
+    for text in (view.to_svg(), view.to_dot()):
+        assert "损失" in text and "权重" in text and "grad_fn of 损失" in text
+        assert "\\u" not in text and "\\\\" not in text  # no escapes, not double-escaped
 
 
 # --- Size ----------------------------------------------------------------------
