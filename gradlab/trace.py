@@ -246,7 +246,7 @@ class BackwardTrace:
                 ChainRule(
                     slot=slot,
                     to=to,
-                    into=self._receiver_name(to),
+                    into=self.receiver_name(to),
                     upstream=upstream,
                     local=local,
                     downstream=downstream,
@@ -255,7 +255,9 @@ class BackwardTrace:
             )
         return rules
 
-    def _receiver_name(self, node_id: int) -> str:
+    def receiver_name(self, node_id: int) -> str:
+        """The name of what a gradient sent to node ``node_id`` reaches: the leaf's name for
+        ``AccumulateGrad``, otherwise the node's variable name or its function name."""
         node = self.graph.nodes[node_id]
         if node.kind == "accumulate":
             leaf = next(e.dst for e in self.graph.edges if e.src == node_id and e.kind == "variable")
