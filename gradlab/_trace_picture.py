@@ -178,6 +178,7 @@ class TraceView(GraphView):
             trace.status(step)  # checks the range, with a bilingual error
         self.trace = trace
         self.step = step
+        self._right: float | None = None  # with :meth:`steady`: the right end fitting every step's note
 
     def __repr__(self) -> str:
         return f"TraceView({self.trace!r}, step={self.step!r})"
@@ -185,8 +186,17 @@ class TraceView(GraphView):
     def at(self, step: int | None) -> TraceView:
         """The same picture after ``step`` steps; the layout is reused, so stepping is cheap and nothing moves."""
         view = TraceView(self.trace, step, show_saved=self.show_saved, highlighted=self.highlighted, legend=self.legend)
-        view._layout, view._legend = self._get_layout(), self._legend
+        view._layout, view._legend, view._right = self._get_layout(), self._legend, self._right
         return view
+
+    def steady(self) -> TraceView:
+        """Make every :meth:`at` picture the same size, wide enough for each step's note (so stepping
+        does not move the legend); costs one pass over all the steps, once."""
+        layout = self._get_layout()
+        labels = arrow_labels(self.trace)
+        pairs = _route_pairs(layout)
+        self._right = max(_extent(self, layout, labels, pairs, k) for k in range(len(self.trace.steps) + 1))
+        return self
 
     def _paint(self, painter_class: Callable[..., _P]) -> _P:
         return _paint_trace(self, painter_class)
@@ -254,16 +264,18 @@ def _paint_note(box: Box, lines: list[str], painter: Painter) -> float:
     return left + width
 
 
-def _extent(view: TraceView, layout: Layout, labels: dict[Pair, str], pairs: list[Pair | None]) -> float:
-    """How far right the picture reaches: the boxes, the arrows' gradients and the current step's note."""
+def _extent(
+    view: TraceView, layout: Layout, labels: dict[Pair, str], pairs: list[Pair | None], step: int | None
+) -> float:
+    """How far right the picture reaches after ``step`` steps: the boxes, the arrows' gradients, the step's note."""
     right = layout.width - MARGIN
     for route, pair in zip(layout.routes, pairs, strict=True):
         if pair is not None and pair in labels:
             right = max(right, _label_anchor(route)[0] + text_width(labels[pair], _LABEL_SIZE) + 2)
-    if view.step:
-        node = view.trace.steps[view.step - 1].node
+    if step:
+        node = view.trace.steps[step - 1].node
         box = next(b for b in layout.boxes if b.node.id == node)
-        note = step_notes(view.trace, view.step)
+        note = step_notes(view.trace, step)
         right = max(right, box.x + box.w / 2 + _NOTE_GAP + max(text_width(t, _NOTE_SIZE) for t in note) + 2 * PAD_X)
     return right + MARGIN
 
@@ -308,7 +320,7 @@ def _paint_trace(view: TraceView, painter_class: Callable[..., _P]) -> _P:
     labels = arrow_labels(trace, done)
     current = trace.steps[step - 1].node if step else None
     pairs = _route_pairs(layout)
-    right = _extent(view, layout, labels, pairs)
+    right = view._right if view._right is not None else _extent(view, layout, labels, pairs, step)
     legend = _trace_legend(view, layout, right, set(states.values())) if view.legend else None
     width, height = right, layout.height
     if legend is not None:

@@ -181,7 +181,7 @@ class BackwardStepper(widgets.VBox):
 
     def __init__(self, trace: BackwardTrace) -> None:
         self.trace = trace
-        self._view = TraceView(trace, None)
+        self._view = TraceView(trace, None).steady()  # one size for every step: nothing moves
         total = len(trace.steps)
         slider = widgets.IntSlider(
             value=0, min=0, max=total, step=1, description="步 / step", continuous_update=True,

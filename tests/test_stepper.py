@@ -7,7 +7,13 @@ import torch
 import torch.nn.functional as F
 
 import gradlab
+from gradlab._trace_picture import TraceView
 from gradlab.widgets import BackwardStepper, backward_stepper
+
+
+def _boxes(svg: str) -> str:
+    """The boxes and the arrows' gradients of a picture, without its size and legend."""
+    return svg.split('<g class="edges">')[1].split('<g class="legend">')[0]
 
 
 def seed():
@@ -59,10 +65,12 @@ def test_picture_and_words_follow_the_slider():
     stepper = backward_stepper(trace)
     for k in range(4):
         stepper.sliders["step"].value = k
-        assert stepper._plot.value == gradlab.draw(trace, step=k).to_svg()
+        drawn = gradlab.draw(trace, step=k).to_svg()
+        assert stepper._plot.value == TraceView(trace).steady().at(k).to_svg()
+        assert _boxes(stepper._plot.value) == _boxes(drawn)  # the same picture, only wider
         assert stepper.state["text_zh"] in stepper._text.value.replace("&quot;", '"')
     bundle = stepper._repr_mimebundle_()
-    assert bundle["image/svg+xml"] == gradlab.draw(trace, step=3).to_svg()
+    assert bundle["image/svg+xml"] == TraceView(trace).steady().at(3).to_svg()
     assert "step 3 of 3" in bundle["text/plain"]
 
 
@@ -95,3 +103,14 @@ def test_bad_input_is_a_bilingual_error():
     with pytest.raises(RuntimeError, match="grad_fn"):
         backward_stepper(torch.ones(2))
     assert isinstance(backward_stepper(seed()[0]), BackwardStepper)
+
+
+def test_every_step_has_the_same_picture_size():
+    import re
+
+    stepper = backward_stepper(seed()[0])
+    sizes = set()
+    for k in range(4):
+        stepper.sliders["step"].value = k
+        sizes.add(re.search(r'viewBox="([^"]+)"', stepper._plot.value).group(1))
+    assert len(sizes) == 1
