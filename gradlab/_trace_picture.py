@@ -193,9 +193,11 @@ class TraceView(GraphView):
         """Make every :meth:`at` picture the same size, wide enough for each step's note (so stepping
         does not move the legend); costs one pass over all the steps, once."""
         layout = self._get_layout()
-        labels = arrow_labels(self.trace)
-        pairs = _route_pairs(layout)
-        self._right = max(_extent(self, layout, labels, pairs, k) for k in range(len(self.trace.steps) + 1))
+        right = _labels_right(layout, arrow_labels(self.trace), _route_pairs(layout))
+        boxes = {b.node.id: b for b in layout.boxes}
+        for s in self.trace.steps:
+            right = max(right, _note_right(self, boxes[s.node], s.index + 1))
+        self._right = right + MARGIN
         return self
 
     def _paint(self, painter_class: Callable[..., _P]) -> _P:
@@ -264,19 +266,29 @@ def _paint_note(box: Box, lines: list[str], painter: Painter) -> float:
     return left + width
 
 
-def _extent(
-    view: TraceView, layout: Layout, labels: dict[Pair, str], pairs: list[Pair | None], step: int | None
-) -> float:
-    """How far right the picture reaches after ``step`` steps: the boxes, the arrows' gradients, the step's note."""
+def _labels_right(layout: Layout, labels: dict[Pair, str], pairs: list[Pair | None]) -> float:
+    """How far right the boxes and the arrows' gradients reach."""
     right = layout.width - MARGIN
     for route, pair in zip(layout.routes, pairs, strict=True):
         if pair is not None and pair in labels:
             right = max(right, _label_anchor(route)[0] + text_width(labels[pair], _LABEL_SIZE) + 2)
+    return right
+
+
+def _note_right(view: TraceView, box: Box, step: int) -> float:
+    """How far right the note of step ``step`` (beside ``box``) reaches."""
+    note = step_notes(view.trace, step)
+    return box.x + box.w / 2 + _NOTE_GAP + max(text_width(t, _NOTE_SIZE) for t in note) + 2 * PAD_X
+
+
+def _extent(
+    view: TraceView, layout: Layout, labels: dict[Pair, str], pairs: list[Pair | None], step: int | None
+) -> float:
+    """How far right the picture reaches after ``step`` steps: the boxes, the arrows' gradients, the step's note."""
+    right = _labels_right(layout, labels, pairs)
     if step:
         node = view.trace.steps[step - 1].node
-        box = next(b for b in layout.boxes if b.node.id == node)
-        note = step_notes(view.trace, step)
-        right = max(right, box.x + box.w / 2 + _NOTE_GAP + max(text_width(t, _NOTE_SIZE) for t in note) + 2 * PAD_X)
+        right = max(right, _note_right(view, next(b for b in layout.boxes if b.node.id == node), step))
     return right + MARGIN
 
 
