@@ -148,3 +148,14 @@ def test_highlight_and_options_work_on_a_trace():
     svg = view.to_svg()
     assert "_saved_" not in svg and 'class="legend"' not in svg
     assert len(gradient_texts(svg)) == 3  # output -> Select -> Softmax -> AccumulateGrad; grad stops at a
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_trace_draws_and_steps_like_the_cpu_one():
+    def picture(device: str) -> list[str]:
+        x = torch.tensor([1.0], device=device)
+        w = torch.tensor([2.0], device=device, requires_grad=True)
+        trace = gradlab.trace_backward(F.mse_loss(torch.ones(1, device=device), x * w))
+        return [gradient_texts(gradlab.draw(trace, step=k).to_svg()) for k in range(len(trace.steps) + 1)]
+
+    assert picture("cuda") == picture("cpu")
