@@ -5,7 +5,9 @@ table of medians; not a test. Each run gets a fresh graph (built outside the
 timer), because backward frees it; the two contenders take turns.
 
 Goal from issue 11: tracing a 10,000-op chain costs at most 3× building its
-graph and running backward(), and hits no recursion limit.
+graph and running backward(), and hits no recursion limit; drawing a traced
+1,000-node graph (``draw(trace)``, gradients on every arrow) costs under 2×
+drawing the untraced one (``draw(loss)``).
 """
 
 from __future__ import annotations
@@ -88,6 +90,39 @@ def main() -> None:
             continue
         held = held_by(gradlab.trace_backward(make()))
         print(f"{name:36} {base:15.1f} {traced:15.1f} {traced / base:6.2f}x {goal:>6} {held:>16}")
+    sys.stdout.flush()
+    drawing(drawn)
+
+
+def drawing(drawn: int, runs: int = 5) -> None:
+    """draw(trace) and draw(trace, step=k) against draw(loss) on the same 1,000-node graph (SVG text).
+
+    Both start from what the learner holds: the loss for ``draw(loss)`` (which builds its graph), the
+    recorded trace for ``draw(trace)`` (its graph is built already, so recording is left out of the timer).
+    """
+    print("\nmedian wall time in ms; ratio = drawing the trace / drawing the untraced graph\n")
+    header = f"{'case':36} {'draw(loss)':>15} {'draw(trace)':>15} {'ratio':>7} {'goal':>6}"
+    print(header)
+    print("-" * len(header))
+    times: list[list[float]] = [[], [], []]
+    for turn in range(runs + 1):
+        loss, trace = deep_mlp(), gradlab.trace_backward(deep_mlp())
+        for spent, run in zip(
+            times,
+            (
+                lambda loss=loss: gradlab.draw(loss).to_svg(),
+                lambda trace=trace: gradlab.draw(trace).to_svg(),
+                lambda trace=trace: gradlab.draw(trace, step=len(trace.steps) // 2).to_svg(),
+            ),
+            strict=True,
+        ):
+            start = time.perf_counter()
+            run()
+            if turn:
+                spent.append(time.perf_counter() - start)
+    base, full, half = (statistics.median(spent) * 1000 for spent in times)
+    for name, spent in ((f"draw {drawn}-node traced graph", full), ("  the same at step = half", half)):
+        print(f"{name:36} {base:15.1f} {spent:15.1f} {spent / base:6.2f}x {'< 2x':>6}")
     sys.stdout.flush()
 
 

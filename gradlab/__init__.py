@@ -8,6 +8,7 @@ Importing gradlab imports torch and nothing heavier; it changes no global
 state (no seeding, no matplotlib settings).
 """
 
+from gradlab._trace_picture import TraceView
 from gradlab.autograd import GradAccumulationWarning, backward, grad, requires_grad_
 from gradlab.compare import compare_jacobians
 from gradlab.functional import softmax
@@ -25,6 +26,7 @@ __all__ = [
     "GradAccumulationWarning",
     "Graph",
     "GraphView",
+    "TraceView",
     "backward",
     "build_graph",
     "check_grad",

@@ -14,18 +14,24 @@ from gradlab.graph import Node
 
 __all__ = [
     "COLORS",
+    "CURRENT",
     "EDGE",
     "FREED",
+    "GRADIENT",
     "HIGHLIGHT",
     "LEGEND",
     "ROLE_COLORS",
     "SAVED",
+    "STEP_LEGEND",
     "TEXT",
     "EdgeStyle",
     "NodeStyle",
     "edge_style",
     "legend_entries",
     "node_style",
+    "step_edge_style",
+    "step_node_style",
+    "step_text_color",
 ]
 
 # (fill, border) by node kind; ``draw``'s docstring says what each colour means.
@@ -40,6 +46,10 @@ FREED = "#c62828"
 HIGHLIGHT = "#d81b60"
 EDGE = "#666666"
 TEXT = "#222222"
+CURRENT = "#e65100"  # the function running in the shown step, and the arrows it just sent
+GRADIENT = "#1565c0"  # a gradient written on an arrow
+_FADED = "#bdbdbd"  # functions and arrows that have not run yet
+_FADED_TEXT = "#9e9e9e"
 ROLE_COLORS = {"saved": SAVED, "freed": FREED}  # text colour of a box line by its role; others are TEXT
 
 # The legend's words, in the order the legend lists them. A line break starts a second legend row.
@@ -53,6 +63,12 @@ LEGEND = {
     "freed": "freed: backward() ran without\nretain_graph=True",
     "stale": "changed in place after saving",
     "highlight": "highlighted path",
+    # The pictures of a backward trace (draw(trace), draw(trace, step=k)):
+    "gradient": "number on an arrow: the gradient it carried",
+    "done": "ran already",
+    "current": "runs in this step (chain rule beside it)",
+    "waiting": "not run yet",
+    "skipped": "not run in this backward pass",
 }
 
 
@@ -113,3 +129,41 @@ def legend_entries(labelled: Iterable[tuple[Node, list[tuple[str, str]]]], highl
     if highlighted:
         shown.add("highlight")
     return [("freed" if key == "stale" else key, words) for key, words in LEGEND.items() if key in shown]
+
+
+# --- A backward trace, step by step -------------------------------------------------
+
+#: The legend rows of ``draw(trace, step=k)`` by state, in this order (words from :data:`LEGEND`).
+STEP_LEGEND = ("done", "current", "waiting", "skipped")
+
+
+def step_node_style(node: Node, state: str, highlighted: bool) -> NodeStyle:
+    """The box of a function in the state ``state`` (``"done"``, ``"current"``, ``"waiting"``, ``"skipped"``).
+
+    Done: its kind's colours. Current: a thick orange border. Waiting: white with a faded
+    border. Skipped (the engine does not run it in this pass): white with a faded dotted border.
+
+    Example:
+        >>> from gradlab.graph import Node
+        >>> step_node_style(Node(1, "function", "MulBackward0", "MulBackward0"), "current", False)
+        NodeStyle(fill='#eeeeee', stroke='#e65100', width=3.5, dashed=False)
+    """
+    if state == "current":
+        return NodeStyle(COLORS[node.kind][0], CURRENT, 3.5, False)
+    if state in ("waiting", "skipped"):
+        return NodeStyle("#ffffff", _FADED, 1.2, state == "skipped")
+    return node_style(node, highlighted)
+
+
+def step_text_color(state: str) -> str | None:
+    """The text colour of a box in ``state``; ``None``: the usual colours."""
+    return _FADED_TEXT if state in ("waiting", "skipped") else None
+
+
+def step_edge_style(state: str, highlighted: bool) -> EdgeStyle:
+    """An arrow of a trace: ``"sent"`` in this step (orange), ``"carried"`` earlier (as usual), or ``"waiting"``."""
+    if state == "sent":
+        return EdgeStyle(CURRENT, 2.5)
+    if state == "waiting":
+        return EdgeStyle(_FADED, 1.2)
+    return edge_style(highlighted)

@@ -43,6 +43,7 @@ from gradlab.layout import Route as _Route
 from gradlab.layout import box_lines as _lines
 from gradlab.layout import layout_graph as _layout
 from gradlab.layout import warn_if_unreadable
+from gradlab.trace import BackwardTrace
 
 __all__ = ["GraphView", "draw"]
 
@@ -297,6 +298,28 @@ def _highlight_targets(highlight: object) -> list[object]:
     return items
 
 
+def _draw_trace(
+    trace: BackwardTrace, step: int | None, show_saved: bool, legend: bool, highlight: object, **given: object
+) -> GraphView:
+    """``draw(trace, step=k)``: the picture of a :class:`gradlab.BackwardTrace` (see :mod:`gradlab._trace_picture`)."""
+    from gradlab._trace_picture import TraceView
+
+    unsupported = [name for name, value in given.items() if value is not None]
+    if unsupported:
+        raise TypeError(
+            bilingual(
+                f"画反向传播记录时不能用 {', '.join(unsupported)}。",
+                f"{', '.join(unsupported)} cannot be used when drawing a backward trace.",
+                todo_zh="去掉这些参数：draw(trace) 或 draw(trace, step=2)；要只画一部分，先 draw(loss, only=...) 看图。",
+                todo_en="Leave them out: draw(trace) or draw(trace, step=2); to draw part of a graph, use "
+                "draw(loss, only=...) on the tensor.",
+            )
+        )
+    targets = _highlight_targets(highlight)
+    highlighted = trace.graph.path_to(*targets) if targets else set()
+    return TraceView(trace, step, show_saved=show_saved, highlighted=highlighted, legend=legend)
+
+
 def draw(
     *outputs: torch.Tensor,
     names: dict[str, torch.Tensor] | None = None,
@@ -306,8 +329,15 @@ def draw(
     legend: bool = True,
     depth: int | None = None,
     only: object = None,
+    step: int | None = None,
 ) -> GraphView:
     """Draw the autograd graph behind ``outputs``: values, gradients, saved and freed tensors.
+
+    Given a :class:`gradlab.BackwardTrace` (from :func:`gradlab.trace_backward`)
+    instead of tensors, it draws what that backward pass did: every arrow
+    labelled with the gradient it carried and, with ``step=k``, the state after
+    ``k`` steps (done, current, not yet run; the current function shows the
+    chain rule in numbers).
 
     Arrows point the way ``backward()`` walks: from the output, through each
     backward function, to ``AccumulateGrad``, which adds the gradient into
@@ -338,6 +368,8 @@ def draw(
             (the legend counts the rest); ``None``: all.
         only: a tensor, ``grad_fn``, node name or node id, or a list of them:
             draw only the paths from the outputs to them.
+        step: only with a trace: draw the state after this many steps
+            (``0`` to ``len(trace.steps)``); ``None`` draws the finished pass.
 
     A graph of more than 2,000 boxes is hard to read and slow to draw:
     ``draw`` warns once and suggests ``depth`` or ``only``.
@@ -349,6 +381,7 @@ def draw(
         TypeError: bad outputs, names or highlight.
         ValueError: a tensor has no graph, a highlight or ``only`` target is not in it, a bad ``depth``,
             or an unknown renderer.
+        IndexError: ``step`` is out of range for the trace.
         RuntimeError: ``renderer="graphviz"`` and Graphviz is not installed.
 
     Example:
@@ -361,6 +394,19 @@ def draw(
         >>> view.to_svg().startswith("<svg")
         True
     """
+    if len(outputs) == 1 and isinstance(outputs[0], BackwardTrace):
+        graphviz = renderer if renderer != "svg" else None
+        given = {"names": names, "depth": depth, "only": only, "renderer": graphviz}
+        return _draw_trace(outputs[0], step, show_saved, legend, highlight, **given)
+    if step is not None:
+        raise TypeError(
+            bilingual(
+                "step 只能和反向传播记录一起用。",
+                "step works only with a backward trace.",
+                todo_zh="先记录：trace = gradlab.trace_backward(loss)，再 gradlab.draw(trace, step=2)。",
+                todo_en="Record one first: trace = gradlab.trace_backward(loss), then gradlab.draw(trace, step=2).",
+            )
+        )
     if renderer not in _RENDERERS:
         raise ValueError(
             bilingual(

@@ -53,11 +53,15 @@ from gradlab._explorer_pictures import draw_descent, draw_mse, draw_softmax, sof
 from gradlab._format import fixed, plain
 from gradlab._messages import bilingual
 from gradlab._svg import Svg, text_width
+from gradlab.stepper import BackwardStepper, StepperState, backward_stepper
 
 __all__ = [
+    "BackwardStepper",
     "DescentExplorer",
     "MseExplorer",
     "SoftmaxExplorer",
+    "StepperState",
+    "backward_stepper",
     "descent_explorer",
     "mse_explorer",
     "softmax_explorer",

@@ -77,3 +77,27 @@ def test_gradient_api_is_one_description_for_both_painters():
     texts = [a.get_text() for a in mpl.artists if type(a).__name__ == "Text"]
     assert "∂mse/∂w = ∂mse/∂pred · ∂pred/∂w = 2(x·w − 1)·x = 2(1·2 − 1)·1 = 2" in texts  # computed, not typed
     assert f"w = {numbers.w:g}" in texts and numbers.dmse_dw == 2.0
+
+
+def test_mse_backward_is_the_seeds_trace_at_step_2():
+    from html import unescape
+
+    svg = unescape((SRC_IMAGES / "mse_backward.svg").read_text(encoding="utf-8"))
+    assert "2. × x = 2. → w" in svg  # the chain rule in numbers, beside MulBackward0
+    assert 'class="node function current" data-id="5"' in svg
+    assert "grad: not computed yet" in svg  # AccumulateGrad has not run yet: w.grad is still empty
+
+
+def test_gradient_api_backward_numbers_come_from_a_trace(monkeypatch):
+    """Change what the trace says and the figure's backward half changes with it: nothing is typed in."""
+    import gradlab
+
+    real = gradlab.trace_backward
+
+    def doubled(*args, **kwargs):
+        trace = real(*args, **kwargs)
+        trace.grad_outputs = tuple(2 * g for g in trace.grad_outputs)
+        return trace
+
+    monkeypatch.setattr(gradlab, "trace_backward", doubled)
+    assert figures._seed_numbers().dmse_dmse == 2.0

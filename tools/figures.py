@@ -26,32 +26,41 @@ from gradlab._format import plain
 from gradlab._paint import MplPainter, Painter
 from gradlab._svg import Point
 
-__all__ = ["FIGURES", "build_all", "gradient_api", "mse_explorer", "mse_graph"]
+__all__ = ["FIGURES", "build_all", "gradient_api", "mse_backward", "mse_explorer", "mse_graph"]
 
 
 @dataclass(frozen=True)
 class _Seed:
-    """The seed's MSE example, computed: x = 1, w = 2, target 1."""
+    """The seed's MSE example, computed: x = 1, w = 2, target 1; the gradients read off a backward trace."""
 
     x: float
     w: float
     pred: float
     mse: float
+    dmse_dmse: float
     dmse_dpred: float
+    dpred_dw: float
     dmse_dw: float
     grad_repr: str
     w_grad_repr: str
 
 
 def _seed_numbers() -> _Seed:
+    """The forward values, and the backward half from ``gradlab.trace_backward``: what arrived at
+    ``MulBackward0`` (∂mse/∂pred), its local derivative (∂pred/∂w) and what it sent to ``w``."""
     x = torch.ones(1)
     w = torch.full([1], 2.0).requires_grad_()
     pred = x * w
     mse = F.mse_loss(torch.ones(1), pred)
-    dmse_dpred, dmse_dw = (g for g in gradlab.grad(mse, [pred, w]) if g is not None)
+    grad_call = gradlab.trace_backward(mse, inputs=[w], retain_graph=True)  # torch.autograd.grad(mse, [w])
+    trace = gradlab.trace_backward(mse)  # mse.backward()
+    (mul,) = (s.index for s in trace.steps if s.name == "MulBackward0")
+    (rule,) = trace.chain_rule(mul)
+    assert rule.local is not None and w.grad is not None and grad_call.grads is not None
     return _Seed(
-        x.item(), w.item(), pred.item(), mse.item(), dmse_dpred.item(), dmse_dw.item(), repr((dmse_dw,)), repr(dmse_dw)
-    )
+        x.item(), w.item(), pred.item(), mse.item(), trace.grad_outputs[0].item(), rule.upstream, rule.local,
+        rule.downstream, repr(grad_call.grads), repr(w.grad),
+    )  # fmt: skip
 
 
 # gradient_API is laid out on a 10 x 5.2 grid (y up), 72 painter units per grid unit.
@@ -114,9 +123,9 @@ def _gradient_api_picture(p: Painter, n: _Seed) -> None:
     _arrow(p, (8.75, 2.73), (6.4, 2.73), red, rad=-0.25)  # the gradient flows back, under the boxes
     _arrow(p, (5.9, 2.73), (3.6, 2.73), red, rad=-0.25)
     _arrow(p, (3.1, 2.73), (1.9, 2.3), red, rad=-0.2)
-    p.text(*_xy(7.55, 2.2), "∂mse/∂mse = 1", size=11, anchor="middle", fill=red)
+    p.text(*_xy(7.55, 2.2), f"∂mse/∂mse = {plain(n.dmse_dmse)}", size=11, anchor="middle", fill=red)
     p.text(*_xy(4.75, 2.2), f"∂mse/∂pred = 2(pred − 1) = {plain(n.dmse_dpred)}", size=11, anchor="middle", fill=red)
-    p.text(*_xy(2.55, 1.75), f"∂pred/∂w = x = {plain(n.x)}", size=11, anchor="middle", fill=red)
+    p.text(*_xy(2.55, 1.75), f"∂pred/∂w = x = {plain(n.dpred_dw)}", size=11, anchor="middle", fill=red)
     chain = (
         f"∂mse/∂w = ∂mse/∂pred · ∂pred/∂w = 2(x·w − 1)·x = 2({plain(n.x)}·{plain(n.w)} − 1)·{plain(n.x)}"
         f" = {plain(n.dmse_dw)}"
@@ -146,6 +155,16 @@ def mse_graph(path: Path) -> None:
     gradlab.draw(mse, names={"x": x, "w": w, "mse": mse}).save(path)
 
 
+def mse_backward(path: Path) -> None:
+    """The seed's backward pass after 2 of its 3 steps, drawn by ``gradlab.draw(trace, step=2)``:
+    ``MulBackward0`` runs, its note reads the chain rule in numbers, 2 × x = 2 into ``w``."""
+    x = torch.ones(1)
+    w = torch.full([1], 2.0).requires_grad_()
+    mse = F.mse_loss(torch.ones(1), x * w)
+    trace = gradlab.trace_backward(mse)
+    gradlab.draw(trace, step=2).save(path)
+
+
 def mse_explorer(path: Path) -> None:
     """The static picture of ``mse_explorer()`` in its initial state (what GitHub shows for the widget)."""
     from gradlab.widgets import mse_explorer as explorer
@@ -156,6 +175,7 @@ def mse_explorer(path: Path) -> None:
 FIGURES: dict[str, Callable[[Path], None]] = {
     "gradient_API.png": gradient_api,
     "mse_graph.svg": mse_graph,
+    "mse_backward.svg": mse_backward,
     "mse_explorer.svg": mse_explorer,
 }
 
