@@ -20,9 +20,13 @@ help:  ## list the targets
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@# torch first, without hashes, unless a torch 2.13.0 is already there (a CPU or CUDA build you chose):
+	@# pip takes this machine's CPU wheel here, PyPI's CUDA build on another Linux machine (see README).
+	@$(PY) -c "import importlib.metadata as m; assert m.version('torch').split('+')[0] == '2.13.0'" 2>/dev/null \
+	  || $(PY) -m pip install --quiet "torch==2.13.0"
 	$(PY) -m pip install --quiet --require-hashes -r constraints.txt || { \
-	  echo "安装失败。若 pip 说 torch 的哈希不符（Linux）：先把 torch 2.13.0 装进 .venv，见 README 的 On a GPU machine。"; \
-	  echo "Install failed. If pip says torch's hashes do not match (Linux): install torch 2.13.0 into .venv first, see README, On a GPU machine."; \
+	  echo "安装失败：见 README 的 On a GPU machine（torch 的哈希只覆盖 macOS、Windows 和本项目机器上的 CPU 版）。"; \
+	  echo "Install failed: see README, On a GPU machine (torch's hashes cover macOS, Windows and this project's CPU wheel only)."; \
 	  exit 1; }
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@rm -f $(VENV)/.installed-*
