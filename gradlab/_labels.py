@@ -162,7 +162,7 @@ def saved_line(node: Node) -> str:
     if node.label:
         return node.label
     if node.freed:
-        return f"{node.name} = (freed by backward)"
+        return f"{node.name} = (freed by backward/grad)"
     if node.stale:
         return f"{node.name} = (changed in place: backward fails)"
     if node.hooked:

@@ -60,7 +60,7 @@ LEGEND = {
     "accumulate": "AccumulateGrad: adds into .grad",
     "leaf": "leaf tensor (requires_grad=True)",
     "saved": "saved for backward (_saved_*)",
-    "freed": "freed: backward() ran without\nretain_graph=True",
+    "freed": "freed: backward()/grad() ran\nwithout retain_graph=True",
     "stale": "changed in place after saving",
     "highlight": "highlighted path",
     # The pictures of a backward trace (draw(trace), draw(trace, step=k)):

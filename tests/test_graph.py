@@ -220,7 +220,7 @@ def test_drawing_after_backward_marks_freed_buffers():
     assert all(n.value is None for n in graph.nodes if n.kind == "saved" and n.freed)
     view = draw(mse)
     svg = view.to_svg()
-    assert svg.count("(freed by backward)</text>") == 3
+    assert svg.count("(freed by backward/grad)</text>") == 3
     assert "retain_graph=True" in svg  # the legend explains it
     assert 'stroke-dasharray="5 3"' in svg
     assert "dashed" in view.to_dot()
@@ -408,7 +408,7 @@ def test_custom_autograd_function():
     out.backward()
     after = build_graph(out)
     assert after.find("SquareBackward").freed
-    assert "saved_tensors = (freed by backward)" in draw(out).to_svg()
+    assert "saved_tensors = (freed by backward/grad)" in draw(out).to_svg()
 
 
 def test_complex_and_float64_values():
@@ -588,12 +588,12 @@ def test_dot_and_svg_legends_say_the_same_words():
         assert words[0] == "arrow: the way backward() walks"
     views = _legend_graphs()
     assert "highlighted path" not in _svg_legend_words(views["x*x"].to_svg())
-    assert "freed: backward() ran without" not in _svg_legend_words(views["x*x"].to_svg())
+    assert "freed: backward()/grad() ran" not in _svg_legend_words(views["x*x"].to_svg())
     assert "saved for backward (_saved_*)" in _svg_legend_words(views["x*x"].to_svg())
     assert "saved for backward (_saved_*)" not in _svg_legend_words(views["no saved values"].to_svg())
     assert "changed in place after saving" in _dot_legend_words(views["stale"].to_dot())
     freed = _dot_legend_words(views["freed, highlighted"].to_dot())
-    assert freed[-3:] == ["freed: backward() ran without", "retain_graph=True", "highlighted path"]
+    assert freed[-3:] == ["freed: backward()/grad() ran", "without retain_graph=True", "highlighted path"]
 
 
 def test_dot_marks_the_highlighted_path_and_freed_boxes_like_the_svg():
