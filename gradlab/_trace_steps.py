@@ -21,7 +21,7 @@ from gradlab.graph import Graph
 
 __all__ = ["STATES", "ChainRule", "Step", "TraceViews"]
 
-_Grads = tuple[torch.Tensor | None, ...]
+Grads = tuple[torch.Tensor | None, ...]
 
 #: The states :meth:`BackwardTrace.status` reports, in the order a function goes through them.
 STATES = ("waiting", "current", "done", "skipped")
@@ -56,15 +56,15 @@ class Step:
     index: int
     node: int
     name: str
-    grad_outputs: _Grads
-    grad_inputs: _Grads
+    grad_outputs: Grads
+    grad_inputs: Grads
     sends_to: tuple[int | None, ...]
     leaf: int | None = None
     grad_before: torch.Tensor | None = None
     grad_after: torch.Tensor | None = None
 
     def __repr__(self) -> str:
-        def text(grads: _Grads) -> str:
+        def text(grads: Grads) -> str:
             return "(" + ", ".join("None" if g is None else tensor_text(g) for g in grads) + ")"
 
         extra = ""

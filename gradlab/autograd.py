@@ -22,6 +22,8 @@ from typing import Any
 import torch
 from torch.autograd.graph import GradientEdge
 
+from gradlab._checks import as_autograd_inputs as _inputs
+from gradlab._checks import as_autograd_outputs as _outputs
 from gradlab._format import short
 from gradlab._messages import bilingual, reraise_with_hint
 
@@ -38,71 +40,6 @@ class GradAccumulationWarning(UserWarning):
     PyTorch accumulates (``+=``) into ``.grad``; in a training loop you
     usually want ``w.grad.zero_()`` (or ``optimizer.zero_grad()``) first.
     """
-
-
-def _bad_container(value: object, argument: str) -> TypeError:
-    return TypeError(
-        bilingual(
-            f"{argument} 应该是张量或张量列表，但收到的是 {type(value).__name__}。",
-            f"{argument} must be a tensor or a list of tensors, not {type(value).__name__}.",
-            todo_zh=f"传入张量，例如 {argument}=[w]；数字请先用 torch.tensor(...) 变成张量。",
-            todo_en=f"Pass tensors, e.g. {argument}=[w]; turn numbers into tensors with torch.tensor(...) first.",
-        )
-    )
-
-
-def _bad_item(item: object, argument: str, i: int, error_type: type[Exception]) -> Exception:
-    return error_type(
-        bilingual(
-            f"{argument}[{i}] 应该是张量，但收到的是 {type(item).__name__}。",
-            f"{argument}[{i}] must be a tensor, not {type(item).__name__}.",
-            todo_zh="列表里只能放张量（不要嵌套列表）；数字请先用 torch.tensor(...) 变成张量。",
-            todo_en="Put only tensors in the list (no nested lists); turn numbers into tensors with "
-            "torch.tensor(...) first.",
-        )
-    )
-
-
-def _items(value: object, argument: str) -> tuple[Any, ...]:
-    """``value`` as a tuple, read once: a tensor, a GradientEdge, a dict's values or any iterable.
-
-    Generators such as ``model.parameters()`` are consumed here, so the caller
-    must pass the returned tuple on to PyTorch, not ``value`` itself.
-    """
-    if isinstance(value, (torch.Tensor, GradientEdge)):
-        return (value,)
-    if isinstance(value, dict):
-        return tuple(value.values())
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise _bad_container(value, argument)
-    return tuple(value)
-
-
-def _outputs(value: object, argument: str) -> tuple[Any, ...]:
-    items = _items(value, argument)
-    for i, item in enumerate(items):
-        if not isinstance(item, (torch.Tensor, GradientEdge)):
-            raise _bad_item(item, argument, i, TypeError)  # PyTorch: a bare AssertionError
-    return items
-
-
-def _inputs(value: object, argument: str) -> tuple[Any, ...]:
-    items = _items(value, argument)
-    for i, item in enumerate(items):
-        if not isinstance(item, (torch.Tensor, GradientEdge)):
-            raise _bad_item(item, argument, i, RuntimeError)  # the type PyTorch raises
-        if isinstance(item, torch.Tensor) and not (item.is_floating_point() or item.is_complex()):
-            raise RuntimeError(
-                bilingual(
-                    f"{argument}[{i}] 的类型是 {item.dtype}：整数或布尔张量不能求梯度，梯度只对浮点数（或复数）有意义。",
-                    f"{argument}[{i}] has dtype {item.dtype}: integer and bool tensors cannot have gradients; "
-                    "a gradient only makes sense for floating point (or complex) numbers.",
-                    todo_zh="用浮点数创建它，例如 torch.tensor([1.0, 2.0]) 或 x.float()，调用 requires_grad_() 后重新计算输出。",
-                    todo_en="Create it with floats, e.g. torch.tensor([1.0, 2.0]) or x.float(), call requires_grad_(), "
-                    "then recompute the output.",
-                )
-            )
-    return items
 
 
 def _recorded_nothing(outputs: tuple[Any, ...], inputs: tuple[Any, ...], error: BaseException) -> None:

@@ -17,15 +17,16 @@ engine ran them.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 import torch
 
+from gradlab._checks import as_autograd_inputs
 from gradlab._messages import bilingual, reraise_with_hint
-from gradlab._trace_steps import STATES, ChainRule, Step, TraceViews, _Grads
+from gradlab._trace_steps import STATES, ChainRule, Grads, Step, TraceViews
 from gradlab.graph import Edge, Graph, build_graph
 
 __all__ = ["STATES", "BackwardTrace", "ChainRule", "Step", "trace_backward"]
@@ -53,8 +54,8 @@ class BackwardTrace(TraceViews):
 
     graph: Graph
     steps: list[Step] = field(default_factory=list)
-    grads: tuple[torch.Tensor | None, ...] | None = None
-    grad_outputs: _Grads = ()
+    grads: tuple[torch.Tensor | None, ...] | dict[str, torch.Tensor | None] | None = None
+    grad_outputs: Grads = ()
 
     def __repr__(self) -> str:
         carried = sum(e.grad is not None for e in self.graph.edges)
@@ -78,7 +79,7 @@ class _Recorder:
     """Collects what the hooks see. Holds the gradients it copied until the trace is built."""
 
     def __init__(self) -> None:
-        self.records: list[tuple[int, _Grads, _Grads, torch.Tensor | None, torch.Tensor | None]] = []
+        self.records: list[tuple[int, Grads, Grads, torch.Tensor | None, torch.Tensor | None]] = []
         self.before: dict[int, torch.Tensor | None] = {}
         # id -> (weak reference to the gradient, its version, its copy): the same gradient is
         # usually sent by one function and received by the next; copy it once. The weak reference
@@ -164,41 +165,6 @@ def _outputs(outputs: tuple[object, ...]) -> list[torch.Tensor]:
     return items  # type: ignore[return-value]
 
 
-def _inputs(value: object) -> tuple[torch.Tensor, ...]:
-    items = (value,) if isinstance(value, torch.Tensor) else value
-    if not isinstance(items, (list, tuple)):
-        raise TypeError(
-            bilingual(
-                f"inputs 应该是张量或张量列表，但收到的是 {type(value).__name__}。",
-                f"inputs must be a tensor or a list of tensors, not {type(value).__name__}.",
-                todo_zh="传入张量，例如 inputs=[w]。",
-                todo_en="Pass tensors, e.g. inputs=[w].",
-            )
-        )
-    for i, item in enumerate(items):
-        if not isinstance(item, torch.Tensor):
-            raise TypeError(
-                bilingual(
-                    f"inputs[{i}] 应该是张量，但收到的是 {type(item).__name__}。",
-                    f"inputs[{i}] must be a tensor, not {type(item).__name__}.",
-                    todo_zh="列表里只能放张量；数字请先用 torch.tensor(...) 变成张量。",
-                    todo_en="Put only tensors in the list; turn numbers into tensors with torch.tensor(...) first.",
-                )
-            )
-        if not (item.is_floating_point() or item.is_complex()):
-            raise RuntimeError(
-                bilingual(
-                    f"inputs[{i}] 的类型是 {item.dtype}：整数或布尔张量不能求梯度，梯度只对浮点数（或复数）有意义。",
-                    f"inputs[{i}] has dtype {item.dtype}: integer and bool tensors cannot have gradients; "
-                    "a gradient only makes sense for floating point (or complex) numbers.",
-                    todo_zh="用浮点数创建它，例如 torch.tensor([1.0, 2.0])，调用 requires_grad_() 后重新计算输出。",
-                    todo_en="Create it with floats, e.g. torch.tensor([1.0, 2.0]), call requires_grad_(), "
-                    "then recompute the output.",
-                )
-            )
-    return tuple(items)
-
-
 def _grad_outputs(value: object) -> list[torch.Tensor | None] | None:
     if value is None:
         return None
@@ -220,7 +186,7 @@ def _grad_outputs(value: object) -> list[torch.Tensor | None] | None:
 
 def trace_backward(
     *outputs: torch.Tensor,
-    inputs: torch.Tensor | Sequence[torch.Tensor] | None = None,
+    inputs: torch.Tensor | Iterable[torch.Tensor] | dict[str, torch.Tensor] | None = None,
     grad_outputs: torch.Tensor | Sequence[torch.Tensor | None] | None = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
@@ -296,7 +262,10 @@ def trace_backward(
     """
     tensors = _outputs(outputs)
     seeds = _grad_outputs(grad_outputs)
-    wanted = None if inputs is None else _inputs(inputs)
+    wanted: Any = None
+    if inputs is not None:
+        read = as_autograd_inputs(inputs, "inputs")  # a generator is read once, here
+        wanted = inputs if isinstance(inputs, (torch.Tensor, dict)) else read
     # build_graph names tensors after the variables of the innermost frame that holds them:
     # drop the parameters that may be tensors, so names come from the caller (a, not inputs).
     del inputs, grad_outputs
@@ -348,7 +317,7 @@ def _assemble(
     recorder: _Recorder,
     tensors: list[torch.Tensor],
     seeds: list[torch.Tensor | None] | None,
-    grads: tuple[torch.Tensor, ...] | None,
+    grads: tuple[torch.Tensor | None, ...] | dict[str, torch.Tensor | None] | None,
 ) -> BackwardTrace:
     sends_to: dict[int, list[int | None]] = {}
     leaf_of: dict[int, int] = {}

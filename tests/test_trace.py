@@ -582,7 +582,6 @@ def test_error_non_scalar_without_grad_outputs(recorders):
         (lambda x: trace_backward(3.0), "应该是张量", "must be a tensor, not float"),
         (lambda x: trace_backward([x.sum(), "loss"]), "outputs[1] 应该是张量", "outputs[1] must be a tensor, not str"),
         (lambda x: trace_backward(), "没有传入", "No tensor was given"),
-        (lambda x: trace_backward(x.sum(), inputs=[1.0]), "inputs[0] 应该是张量", "inputs[0] must be a tensor"),
         (lambda x: trace_backward(x.sum(), grad_outputs="one"), "grad_outputs 应该是张量", "grad_outputs must be"),
     ],
 )
@@ -599,10 +598,29 @@ def test_error_integer_input(recorders):
     with pytest.raises(RuntimeError) as info:
         trace_backward(x.sum(), inputs=[torch.tensor([1, 2])])
     bilingual_text(info.value, "整数或布尔张量不能求梯度", "integer and bool tensors cannot have gradients")
+    with pytest.raises(RuntimeError) as info:  # the type torch.autograd.grad raises
+        trace_backward(x.sum(), inputs=[1.0])
+    bilingual_text(info.value, "inputs[0] 应该是张量", "inputs[0] must be a tensor")
     with pytest.raises(TypeError) as info:
-        trace_backward(x.sum(), inputs={"x": x})
-    bilingual_text(info.value, "inputs 应该是张量或张量列表", "inputs must be a tensor or a list of tensors, not dict")
+        trace_backward(x.sum(), inputs=2.0)
+    bilingual_text(info.value, "inputs 应该是张量或张量列表", "inputs must be a tensor or a list of tensors, not float")
     assert recorders == [] and x.grad is None
+
+
+def test_inputs_as_generator_or_dict_like_autograd_grad():
+    """trace_backward takes what gradlab.grad takes: model.parameters() and dicts (the result is then a dict)."""
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    x = torch.ones(2, 3)
+    expected = torch.autograd.grad(model(x).sum(), list(model.parameters()))
+    trace = trace_backward(model(x).sum(), inputs=model.parameters())
+    assert isinstance(trace.grads, tuple) and len(trace.grads) == 2
+    for ours, theirs in zip(trace.grads, expected, strict=True):
+        torch.testing.assert_close(ours, theirs)
+    trace = trace_backward(model(x).sum(), inputs={"weight": model.weight, "bias": model.bias})
+    assert isinstance(trace.grads, dict) and list(trace.grads) == ["weight", "bias"]
+    torch.testing.assert_close(trace.grads["bias"], expected[1])
+    assert model.weight.grad is None
 
 
 def test_error_unused_input_is_pytorchs_with_a_hint(recorders):
