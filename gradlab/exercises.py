@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from gradlab._exercise import Exercise, Feedback, Solution, digest
 from gradlab._format import plain
 
-__all__ = ["EXERCISES", "Exercise", "Feedback", "Solution", "check", "hint", "solution"]
+__all__ = ["EXERCISES", "Exercise", "Feedback", "Solution", "check", "hint", "show", "solution"]
 
 RTOL = 1e-2
 """Relative tolerance of :func:`check` for numeric answers (a prediction of 0.333 for 1/3 is right)."""
@@ -241,6 +241,45 @@ def _check_number(exercise: Exercise, answer: Any, expected: list[float]) -> Fee
             f"✗ {shown}? The answer has {len(expected)} number(s); you gave {len(got)}. Hint: {exercise.hint_en}",
         )
     return _generic(exercise, shown)
+
+
+def _pending(answer: Any) -> bool:
+    """True while the answer cell still holds its placeholder (``...``, or a function that returns ``...``)."""
+    if answer is ... or answer is None:
+        return True
+    if callable(answer):
+        try:
+            return answer(torch.zeros(2)) is ...
+        except Exception:  # a half-written function is an answer being written: show the result
+            return False
+    return False
+
+
+def show(answer: Any, result: Any) -> None:
+    """Print what a "run" cell computed, once a prediction has been written; until then, a reminder.
+
+    The run step is visible, and a notebook saved before anyone answered shows no result that
+    would give the answer away. An error caught by the run cell is printed as its first line.
+
+    Example:
+        >>> show(..., torch.tensor([4.0]))
+        … 先在上面写下你的预测，再运行这个单元格，看 autograd 算出的结果。
+        … Write your prediction above first, then run this cell to see what autograd computes.
+        >>> show(4.0, torch.tensor([4.0]))
+        运行结果 / result: tensor([4.])
+        >>> show("c", RuntimeError("element 0 of tensors does not require grad\\nmore"))
+        运行结果 / result: RuntimeError: element 0 of tensors does not require grad
+    """
+    if _pending(answer):
+        print(
+            "… 先在上面写下你的预测，再运行这个单元格，看 autograd 算出的结果。\n"
+            "… Write your prediction above first, then run this cell to see what autograd computes."
+        )
+    elif isinstance(result, BaseException):
+        first = (str(result).strip().splitlines() or [""])[0]
+        print(f"运行结果 / result: {type(result).__name__}: {first}")
+    else:
+        print(f"运行结果 / result: {result}")
 
 
 def hint(exercise_id: str) -> str:

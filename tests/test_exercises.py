@@ -149,6 +149,26 @@ def test_a_result_left_over_from_the_previous_exercise_never_marks_a_right_answe
     assert exercises.check("01.2", 30, torch.tensor([30.0])).text == exercises.check("01.2", 30).text
 
 
+def test_the_run_step_shows_its_result_only_after_a_prediction(capsys: pytest.CaptureFixture[str]):
+    exercises.show(..., torch.tensor([4.0]))
+    reminder = capsys.readouterr().out
+    assert reminder.startswith("… 先") and "4" not in reminder
+    exercises.show(4.0, torch.tensor([4.0]))
+    assert capsys.readouterr().out == "运行结果 / result: tensor([4.])\n"
+    exercises.show("b", RuntimeError("One of the differentiated Tensors appears to not have been used\nmore"))
+    assert capsys.readouterr().out.endswith(
+        "RuntimeError: One of the differentiated Tensors appears to not have been used\n"
+    )
+
+    def unwritten(a: torch.Tensor) -> Any:
+        return ...
+
+    exercises.show(unwritten, torch.eye(3))
+    assert capsys.readouterr().out.startswith("… 先")
+    exercises.show(lambda a: torch.diag(a), torch.eye(3))
+    assert "tensor" in capsys.readouterr().out
+
+
 def test_choice_answers_are_not_stored_in_plain_text():
     text = (ROOT / "gradlab" / "exercises.py").read_text(encoding="utf-8")
     assert not re.search(r"choice_answer|correct\s*=", text)

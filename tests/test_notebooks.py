@@ -108,9 +108,9 @@ def test_no_answer_is_visible_outside_the_solutions(path: Path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS[:3], ids=lambda p: p.stem)
-def test_committed_checks_say_not_answered_yet(path: Path):
-    """A committed check output gives nothing away (no ✗ with a diagnosis): the answer cell holds a placeholder."""
-    checks = [c for c in cells(path) if "check" in c.get("metadata", {}).get("tags", [])]
+def test_committed_run_and_check_cells_say_not_answered_yet(path: Path):
+    """Committed run and check outputs give nothing away (no result, no ✗ with a diagnosis): the answer is a placeholder."""
+    checks = [c for c in cells(path) if {"run", "check"} & set(c.get("metadata", {}).get("tags", []))]
     assert checks
     for cell in checks:
         text = "".join("".join(o.get("text", "") or o.get("data", {}).get("text/plain", "")) for o in cell["outputs"])
