@@ -42,8 +42,10 @@ EXERCISES: list[Exercise] = [
         wrong=(
             (
                 2.0,
-                "这是 w = 2 时的梯度。w 改成了 3，pred = x·w 变了，误差也变了。",
-                "That is the gradient at w = 2. With w = 3 the prediction x·w changes, and so does the error.",
+                "可能有两个原因：这是 w = 2 时的梯度（w 已经改成了 3）；"
+                "或者你漏了平方求导得到的因子 2：2·(3 − 1)·1，不是 (3 − 1)·1。",
+                "Two possible causes: that is the gradient at w = 2 (w is now 3); or you dropped the factor 2 "
+                "from differentiating the square: 2·(3 − 1)·1, not (3 − 1)·1.",
             ),
             (
                 6.0,
@@ -82,6 +84,16 @@ EXERCISES: list[Exercise] = [
                 "You forgot ∂pred/∂w = x: 2(x·w − 1) = 10 is only ∂mse/∂pred; multiply by x = 3.",
             ),
             (2.0, "这是 x = 1 时的梯度。x 改成了 3。", "That is the gradient for x = 1. Here x = 3."),
+            (
+                -30.0,
+                "符号反了：∂(target − pred)²/∂pred = 2(pred − target)，pred = 6 > 1，梯度为正。",
+                "The sign is flipped: ∂(target − pred)²/∂pred = 2(pred − target); pred = 6 > 1, so the gradient is positive.",
+            ),
+            (
+                15.0,
+                "你漏了平方求导得到的因子 2：∂mse/∂w = 2(x·w − 1)·x。",
+                "You dropped the factor 2 from differentiating the square: ∂mse/∂w = 2(x·w − 1)·x.",
+            ),
             (
                 90.0,
                 "x 乘了两次：∂mse/∂w = 2(x·w − 1)·x，只有一个 x。",

@@ -129,6 +129,11 @@ EXERCISES: list[Exercise] = [
         wrong=(
             (_A, "你忘了因子 2：d(a²)/da = 2a。", "You forgot the factor 2: d(a²)/da = 2a."),
             (
+                tuple(v * v for v in _A),
+                "那是 y = a² 的值，不是梯度：backward 算的是 vᵀJ，J = diag(2a)。",
+                "That is the value y = a², not a gradient: backward computes vᵀJ with J = diag(2a).",
+            ),
+            (
                 (1.0, 1.0, 1.0),
                 "那是 v 本身；backward 算的是 vᵀJ，要乘上 J = diag(2a)。",
                 "That is v itself; backward computes vᵀJ, so multiply by J = diag(2a).",

@@ -79,6 +79,12 @@ EXERCISES: list[Exercise] = [
                 "shift invariance, which a/Σa lacks.",
             ),
             (
+                (-0.125, 0.125),
+                "符号反了：∂fᵢ/∂aⱼ = δᵢⱼ/S − aᵢ/S²，行和 = 1/S − 2aᵢ/S²；a₀ = 1 较小，所以第一个行和为正。",
+                "The sign is flipped: ∂fᵢ/∂aⱼ = δᵢⱼ/S − aᵢ/S², so the row sum is 1/S − 2aᵢ/S²; "
+                "a₀ = 1 is the smaller one, so the first row sum is positive.",
+            ),
+            (
                 (0.25, 0.75),
                 "那是 f(a) 本身，不是雅可比矩阵的行和。",
                 "That is f(a) itself, not the row sums of its Jacobian.",
@@ -129,8 +135,13 @@ EXERCISES: list[Exercise] = [
         "and J = diag(p) − ppᵀ depends only on p, so it is unchanged too.",
         hint_zh="把 e^(aⱼ + 10) 写成 e^10 · e^(aⱼ)，分子分母里的 e^10 会怎样？",
         hint_en="Write e^(aⱼ + 10) as e^10 · e^(aⱼ): what happens to e^10 in the numerator and denominator?",
-        solution_zh="a：p 和 J 都不变。这也是雅可比矩阵每一行之和为 0 的原因（平移不变性）。",
-        solution_en="a: neither p nor J changes. This shift invariance is also why every row of J sums to 0.",
+        solution_zh="a：p 和 J 都不变。e^(aⱼ + c) = e^c · e^(aⱼ)，分子分母里的 e^c 约掉，所以 softmax(a + c) = softmax(a)"
+        "（平移不变性）；J = diag(p) − ppᵀ 只依赖 p，也不变。行和 Σⱼ ∂pᵢ/∂aⱼ 是所有输入同时加上同一个小量时 pᵢ 的变化率，"
+        "p 不变，所以雅可比矩阵每一行之和为 0。",
+        solution_en="a: neither p nor J changes. e^(aⱼ + c) = e^c · e^(aⱼ), and e^c cancels between numerator and "
+        "denominator, so softmax(a + c) = softmax(a) (shift invariance); J = diag(p) − ppᵀ depends only on p, so it "
+        "is unchanged too. The row sum Σⱼ ∂pᵢ/∂aⱼ is how pᵢ changes when every input grows by the same small amount; "
+        "p does not change, so every row of J sums to 0.",
         code='answer = "a"',
         wrong=(
             (
@@ -205,6 +216,11 @@ EXERCISES: list[Exercise] = [
                 (2 / 3, -_THIRD, -_THIRD),
                 "符号反了：梯度是 p − y，不是 y − p。",
                 "The sign is flipped: the gradient is p − y, not y − p.",
+            ),
+            (
+                (-1.0, 0.0, 0.0),
+                "那是 −y，你漏了 p：梯度是 p − y，p = (1/3, 1/3, 1/3)。",
+                "That is −y; you left out p: the gradient is p − y with p = (1/3, 1/3, 1/3).",
             ),
         ),
     ),

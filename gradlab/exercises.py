@@ -17,7 +17,7 @@ Example:
     ✓ 对！4 就是 autograd 算出的梯度。
     ✓ Right! 4 is the gradient autograd computes.
     >>> print(exercises.check("01.1", 2.0).text.splitlines()[0])
-    ✗ 2？这是 w = 2 时的梯度。w 改成了 3，pred = x·w 变了，误差也变了。
+    ✗ 2？可能有两个原因：这是 w = 2 时的梯度（w 已经改成了 3）；或者你漏了平方求导得到的因子 2：2·(3 − 1)·1，不是 (3 − 1)·1。
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from gradlab._exercise import Exercise, Feedback, Solution, digest
 from gradlab._format import plain
 
-__all__ = ["EXERCISES", "Exercise", "Feedback", "Solution", "check", "hint", "solution"]
+__all__ = ["EXERCISES", "Exercise", "Feedback", "Solution", "check", "hint", "show", "solution"]
 
 RTOL = 1e-2
 """Relative tolerance of :func:`check` for numeric answers (a prediction of 0.333 for 1/3 is right)."""
@@ -161,9 +161,11 @@ def check(exercise_id: str, answer: Any, result: Any = None) -> Feedback:
         answer: your prediction: a number, a tensor, a tuple of numbers/tensors,
             a letter for "predict the error" exercises, or a function for
             "implement it" exercises. ``...`` (not answered yet) asks you to predict first.
-        result: optionally, what your "run" cell computed with autograd. If it
-            differs from the exercise's value, your set-up has changed, and
-            ``check`` says so.
+        result: optionally, what your "run" cell computed with autograd. Your
+            answer is judged on its own; if ``result`` differs from the
+            exercise's value (the run cell was skipped, so ``result`` is left
+            over from an earlier exercise, or a variable was changed),
+            ``check`` adds a note that says so.
 
     Returns:
         A :class:`Feedback`; ``feedback.ok`` is True only for a right answer.
@@ -174,6 +176,9 @@ def check(exercise_id: str, answer: Any, result: Any = None) -> Feedback:
         … Write your prediction first: replace the ... in answer = ... with your answer, then run the cells again.
         >>> check("02.2", "b").ok
         True
+        >>> stale = check("01.2", 30.0, result=torch.tensor([4.0]))  # result left over from 01.1
+        >>> stale.ok, "还没运行这道题的“运行”单元格" in stale.text
+        (True, True)
     """
     exercise = _get(exercise_id)
     if answer is ... or answer is None:
@@ -196,16 +201,25 @@ def check(exercise_id: str, answer: Any, result: Any = None) -> Feedback:
     assert exercise.expected is not None
     expected = _numbers(exercise.expected())
     assert expected is not None
-    if result is not None and not isinstance(result, BaseException):
-        computed = _numbers(result)
-        if computed is not None and not _close(computed, expected):
-            return Feedback(
-                False,
-                f"✗ 你的“运行”单元格算出了 {_show(result)}，和这道题的设置不一致：有变量被改过了。"
-                f"请从这道题的第一个单元格（它自己的设置）重新运行。\n"
-                f"✗ Your run cell computed {_show(result)}, which does not match this exercise's set-up: "
-                f"a variable was changed. Run again from the exercise's first cell (its own set-up).",
-            )
+    feedback = _check_number(exercise, answer, expected)
+    if result is None or isinstance(result, BaseException):
+        return feedback
+    computed = _numbers(result)
+    if computed is None or _close(computed, expected):
+        return feedback
+    # The answer is judged on its own; a run cell that disagrees only adds a note (never a false ✗).
+    return Feedback(
+        feedback.ok,
+        f"{feedback.text}\n"
+        f"注意：result = {_show(result)} 不是这道题“运行”单元格的结果：你可能还没运行这道题的“运行”单元格"
+        f"（result 还是上一道题留下的），或者改过这道题的变量。请运行这道题的“运行”单元格再检查。\n"
+        f"Note: result = {_show(result)} is not what this exercise's run cell computes: perhaps you have not run "
+        f"this exercise's run cell yet (result is left over from an earlier exercise), or a variable was changed. "
+        f"Run this exercise's run cell, then check again.",
+    )
+
+
+def _check_number(exercise: Exercise, answer: Any, expected: list[float]) -> Feedback:
     got = _numbers(answer)
     shown = _show(answer)
     if got is None:
@@ -227,6 +241,45 @@ def check(exercise_id: str, answer: Any, result: Any = None) -> Feedback:
             f"✗ {shown}? The answer has {len(expected)} number(s); you gave {len(got)}. Hint: {exercise.hint_en}",
         )
     return _generic(exercise, shown)
+
+
+def _pending(answer: Any) -> bool:
+    """True while the answer cell still holds its placeholder (``...``, or a function that returns ``...``)."""
+    if answer is ... or answer is None:
+        return True
+    if callable(answer):
+        try:
+            return answer(torch.zeros(2)) is ...
+        except Exception:  # a half-written function is an answer being written: show the result
+            return False
+    return False
+
+
+def show(answer: Any, result: Any) -> None:
+    """Print what a "run" cell computed, once a prediction has been written; until then, a reminder.
+
+    The run step is visible, and a notebook saved before anyone answered shows no result that
+    would give the answer away. An error caught by the run cell is printed as its first line.
+
+    Example:
+        >>> show(..., torch.tensor([4.0]))
+        … 先在上面写下你的预测，再运行这个单元格，看 autograd 算出的结果。
+        … Write your prediction above first, then run this cell to see what autograd computes.
+        >>> show(4.0, torch.tensor([4.0]))
+        运行结果 / result: tensor([4.])
+        >>> show("c", RuntimeError("element 0 of tensors does not require grad\\nmore"))
+        运行结果 / result: RuntimeError: element 0 of tensors does not require grad
+    """
+    if _pending(answer):
+        print(
+            "… 先在上面写下你的预测，再运行这个单元格，看 autograd 算出的结果。\n"
+            "… Write your prediction above first, then run this cell to see what autograd computes."
+        )
+    elif isinstance(result, BaseException):
+        first = (str(result).strip().splitlines() or [""])[0]
+        print(f"运行结果 / result: {type(result).__name__}: {first}")
+    else:
+        print(f"运行结果 / result: {result}")
 
 
 def hint(exercise_id: str) -> str:

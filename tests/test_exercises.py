@@ -129,9 +129,44 @@ def test_numbers_tensors_and_tuples_are_accepted_within_tolerance():
     assert exercises.check("02.2", " B ").ok
 
 
-def test_a_changed_set_up_is_named():
+def test_a_changed_set_up_is_named_but_the_answer_is_judged_on_its_own():
     feedback = exercises.check("02.1", 6.0, result=torch.tensor([-3.9322]))
-    assert not feedback.ok and "设置" in feedback.text and "set-up" in feedback.text
+    assert feedback.ok and "改过" in feedback.text and "variable was changed" in feedback.text
+    feedback = exercises.check("02.1", 2.0, result=torch.tensor([-3.9322]))
+    assert not feedback.ok and "累加" in feedback.text and "运行" in feedback.text
+
+
+def test_a_result_left_over_from_the_previous_exercise_never_marks_a_right_answer_wrong():
+    """The run cell of 01.2 was skipped: result still holds 01.1's gradient 4."""
+    stale = torch.tensor([4.0])
+    right = exercises.check("01.2", 30, stale)
+    assert right.ok and right.text.startswith("✓")
+    zh, en = right.text.splitlines()[2:4]
+    assert "还没运行这道题的“运行”单元格" in zh and not CJK.search(en) and "run cell" in en
+    wrong = exercises.check("01.2", 10, stale)
+    assert not wrong.ok and "∂pred/∂w = x" in wrong.text and "还没运行" in wrong.text
+    # a result that matches adds nothing
+    assert exercises.check("01.2", 30, torch.tensor([30.0])).text == exercises.check("01.2", 30).text
+
+
+def test_the_run_step_shows_its_result_only_after_a_prediction(capsys: pytest.CaptureFixture[str]):
+    exercises.show(..., torch.tensor([4.0]))
+    reminder = capsys.readouterr().out
+    assert reminder.startswith("… 先") and "4" not in reminder
+    exercises.show(4.0, torch.tensor([4.0]))
+    assert capsys.readouterr().out == "运行结果 / result: tensor([4.])\n"
+    exercises.show("b", RuntimeError("One of the differentiated Tensors appears to not have been used\nmore"))
+    assert capsys.readouterr().out.endswith(
+        "RuntimeError: One of the differentiated Tensors appears to not have been used\n"
+    )
+
+    def unwritten(a: torch.Tensor) -> Any:
+        return ...
+
+    exercises.show(unwritten, torch.eye(3))
+    assert capsys.readouterr().out.startswith("… 先")
+    exercises.show(lambda a: torch.diag(a), torch.eye(3))
+    assert "tensor" in capsys.readouterr().out
 
 
 def test_choice_answers_are_not_stored_in_plain_text():

@@ -107,6 +107,16 @@ def test_no_answer_is_visible_outside_the_solutions(path: Path):
         assert "✓" not in blob and "解答" not in blob, source(cell)[:80]
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS[:3], ids=lambda p: p.stem)
+def test_committed_run_and_check_cells_say_not_answered_yet(path: Path):
+    """Committed run and check outputs give nothing away (no result, no ✗ with a diagnosis): the answer is a placeholder."""
+    checks = [c for c in cells(path) if {"run", "check"} & set(c.get("metadata", {}).get("tags", []))]
+    assert checks
+    for cell in checks:
+        text = "".join("".join(o.get("text", "") or o.get("data", {}).get("text/plain", "")) for o in cell["outputs"])
+        assert text.startswith("… ") and "✗" not in text, (source(cell), text[:120])
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_a_bilingual_glossary(path: Path):
     glossary = [source(c) for c in cells(path) if c["cell_type"] == "markdown" and "术语表" in source(c)]
