@@ -82,6 +82,11 @@ EXERCISES: list[Exercise] = [
                 "加了 create_graph=True，梯度 g 是 w 的函数，它的导数不是 0。",
                 "With create_graph=True the gradient g is a function of w, and its derivative is not 0.",
             ),
+            (
+                18.0,
+                "18 = 2·3² 是第 1 节 x = 3 时的二阶导数；这道题里 x = 2。",
+                "18 = 2·3² is the second derivative of section 1, where x = 3; in this exercise x = 2.",
+            ),
         ),
     ),
     Exercise(
@@ -150,6 +155,12 @@ EXERCISES: list[Exercise] = [
                 4.0,
                 "2·(1 + 2 + 3)/3 = 4 少乘了一个 xᵢ：每个样本的梯度是 2xᵢ·xᵢw。",
                 "2·(1 + 2 + 3)/3 = 4 misses a factor xᵢ: each sample's gradient is 2xᵢ·xᵢw.",
+            ),
+            (
+                44.0 / 3.0,
+                "44/3 是第 3.5 节的批次梯度（目标值 1，w = 2）；这里目标值是 0、w = 1，逐样本梯度是 (2, 8, 18)。",
+                "44/3 is the batch gradient of section 3.5 (targets 1, w = 2); here the targets are 0 and w = 1, "
+                "so the per-sample gradients are (2, 8, 18).",
             ),
         ),
     ),

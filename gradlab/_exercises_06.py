@@ -13,7 +13,7 @@ __all__ = ["EXERCISES"]
 
 
 def _fan_out() -> float:
-    a = torch.tensor(3.0, dtype=torch.float64, requires_grad=True)
+    a = torch.tensor(-2.0, dtype=torch.float64, requires_grad=True)
     (grad,) = torch.autograd.grad(a * a + a, [a])
     return grad.item()
 
@@ -53,32 +53,44 @@ EXERCISES: list[Exercise] = [
         id="06.1",
         kind="number",
         expected=_fan_out,
-        right_zh="{answer} = 2a + 1：a 被用了三次（a * a 里两次，+ a 一次），三个箭头的梯度 3 + 3 + 1 都加进了 a.grad。",
+        right_zh="{answer} = 2a + 1：a 被用了三次（a * a 里两次，+ a 一次），三条箭头的梯度 (−2) + (−2) + 1 都加进了 a.grad。",
         right_en="{answer} = 2a + 1: a is used three times (twice in a * a, once in + a), and the gradients on the "
-        "three arrows, 3 + 3 + 1, all add into a.grad.",
+        "three arrows, (−2) + (−2) + 1, all add into a.grad.",
         hint_zh="数一数 a 有几条箭头通向使用它的运算：每条箭头送回一个梯度，_backward 用 += 把它们加起来。",
         hint_en="Count the arrows from a to the operations that use it: each arrow sends back a gradient, "
         "and _backward adds them with +=.",
-        solution_zh="y = a·a + a，∂y/∂a = a + a + 1 = 3 + 3 + 1 = 7：乘法的两个输入都是 a，各送回 3；加法送回 1。",
-        solution_en="y = a·a + a, ∂y/∂a = a + a + 1 = 3 + 3 + 1 = 7: both inputs of the product are a, "
-        "each sends back 3; the sum sends back 1.",
-        code=("a = torch.tensor(3., requires_grad=True)\n(a * a + a).backward()\nanswer = a.grad.item()  # 7.0"),
+        solution_zh="y = a·a + a，∂y/∂a = a + a + 1 = (−2) + (−2) + 1 = −3：乘法的两个输入都是 a，"
+        "各送回另一个因子 −2；加法送回 1。",
+        solution_en="y = a·a + a, ∂y/∂a = a + a + 1 = (−2) + (−2) + 1 = −3: both inputs of the product are a, "
+        "each sends back the other factor, −2; the sum sends back 1.",
+        code=("a = torch.tensor(-2., requires_grad=True)\n(a * a + a).backward()\nanswer = a.grad.item()  # -3.0"),
         wrong=(
             (
-                6.0,
-                "你只算了 a * a 的 2a，漏了 + a 那条箭头送回的 1。",
-                "You counted only the 2a of a * a and missed the 1 sent back along the arrow of + a.",
+                -4.0,
+                "你只算了 a * a 的 2a = −4，漏了 + a 那条箭头送回的 1。",
+                "You counted only the 2a = −4 of a * a and missed the 1 sent back along the arrow of + a.",
             ),
             (
-                3.0,
-                "这是把 += 写成 = 的引擎给出的数：后写的梯度覆盖了先写的。三条箭头的梯度要加起来。",
-                "That is what an engine with = instead of += gives: each gradient overwrites the one before. "
-                "The three arrows' gradients must be added.",
+                -2.0,
+                "这是把 += 写成 = 的引擎给出的数：后写的梯度覆盖了先写的，最后留在 a.grad 里的是乘法送回的 a = −2。"
+                "三条箭头的梯度要加起来。",
+                "That is what an engine with = instead of += gives: each gradient overwrites the one before, and the "
+                "last one written is the product's a = −2. The three arrows' gradients must be added.",
             ),
             (
                 1.0,
                 "这只是加法那条箭头送回的梯度；乘法 a * a 的两条箭头也通向 a。",
                 "That is only the gradient from the sum's arrow; the two arrows of the product a * a lead to a too.",
+            ),
+            (
+                -1.0,
+                "a * a 有两条箭头通向 a，各送回 −2；你只算了其中一条。",
+                "a * a has two arrows into a, each sending back −2; you counted only one of them.",
+            ),
+            (
+                2.0,
+                "这是 y = a * a + a 的值 4 − 2 = 2，不是梯度。",
+                "That is the value of y = a * a + a, 4 − 2 = 2, not its gradient.",
             ),
         ),
     ),
@@ -118,6 +130,12 @@ EXERCISES: list[Exercise] = [
                 3.0,
                 "x * x 的两个输入都是 x，两条箭头各送回 1 · x = 3，加起来是 6。",
                 "Both inputs of x * x are x: each of the two arrows sends back 1 · x = 3, and they add up to 6.",
+            ),
+            (
+                5.0,
+                "5 是钩子处理之前到达 y 的梯度 ∂loss/∂y；钩子把它换成 1，之后还要乘 ∂y/∂x = 2x。",
+                "5 is the gradient ∂loss/∂y reaching y before the hook; the hook replaces it with 1, "
+                "which is then multiplied by ∂y/∂x = 2x.",
             ),
         ),
     ),
