@@ -9,7 +9,7 @@ state (no seeding, no matplotlib settings).
 """
 
 from gradlab._trace_picture import TraceView
-from gradlab.autograd import GradAccumulationWarning, backward, grad, requires_grad_
+from gradlab.autograd import GradAccumulationWarning, backward, explain, grad, requires_grad_
 from gradlab.compare import compare_jacobians
 from gradlab.functional import softmax
 from gradlab.gradcheck import check_grad
@@ -32,6 +32,7 @@ __all__ = [
     "check_grad",
     "compare_jacobians",
     "draw",
+    "explain",
     "grad",
     "jacobian",
     "requires_grad_",

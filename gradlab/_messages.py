@@ -120,6 +120,40 @@ _HINTS: list[tuple[str, str, str, str, str]] = [
         "Use an out-of-place operation (x = x + 1 instead of x += 1), or .clone() the tensor before modifying it.",
     ),
     (
+        "a leaf Variable that requires grad is being used in an in-place operation",
+        "你在原地修改一个需要梯度的叶子张量（例如 w -= lr * w.grad 或 w += 1）。PyTorch 拒绝记录它：否则 w 就不再是叶子，"
+        "下一次 backward 会穿过之前所有的更新。",
+        "You changed a leaf tensor that requires grad in place (e.g. w -= lr * w.grad or w += 1). PyTorch refuses to "
+        "record it: w would stop being a leaf, and the next backward would run back through every earlier update.",
+        "参数更新写在 with torch.no_grad(): 里面（不记录计算图）；或者用非原地写法 w = w - ... 得到一个新张量。",
+        "Do the update inside with torch.no_grad(): (nothing is recorded); or write it out of place, w = w - ..., "
+        "which makes a new tensor.",
+    ),
+    (
+        "Inference tensors cannot be saved for backward",
+        "这个张量是在 torch.inference_mode() 里创建的（推理张量），反向传播不能保存它。",
+        "This tensor was created inside torch.inference_mode() (an inference tensor), and backward cannot save it.",
+        "用 t.clone() 得到一个普通张量再参与计算；或者在需要梯度的地方用 torch.no_grad() 代替 inference_mode()。",
+        "Use t.clone() to get a normal tensor for the computation; or use torch.no_grad() instead of "
+        "inference_mode() where gradients are needed later.",
+    ),
+    (
+        "returned an incorrect number of gradients",
+        "自定义 autograd.Function 的 backward 返回的梯度个数不对：forward 有几个输入（ctx 除外），backward 就要返回几个值。",
+        "A custom autograd.Function's backward returned the wrong number of gradients: it must return one value for "
+        "each input of forward (ctx excluded).",
+        "每个输入返回一个梯度；不需要梯度的输入（比如整数参数）返回 None。",
+        "Return one gradient per input; return None for an input that needs none (an integer argument, say).",
+    ),
+    (
+        "post accumulate grad hooks cannot be registered on non-leaf tensors",
+        "register_post_accumulate_grad_hook 只能用在叶子张量上：只有叶子的 .grad 会被累加。",
+        "register_post_accumulate_grad_hook works on leaf tensors only: only a leaf's .grad is accumulated into.",
+        "对叶子（例如参数 w）注册；要看一个中间结果的梯度，用 y.register_hook(...) 或 y.retain_grad()。",
+        "Register it on a leaf (a parameter such as w); to see an intermediate result's gradient use "
+        "y.register_hook(...) or y.retain_grad().",
+    ),
+    (
         "cannot be empty",
         "inputs 是空的：没有告诉 PyTorch 要对哪个张量求梯度。",
         "inputs is empty: PyTorch was not told which tensors to differentiate with respect to.",

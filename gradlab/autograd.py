@@ -25,9 +25,9 @@ from torch.autograd.graph import GradientEdge
 from gradlab._checks import as_autograd_inputs as _inputs
 from gradlab._checks import as_autograd_outputs as _outputs
 from gradlab._format import short
-from gradlab._messages import bilingual, reraise_with_hint
+from gradlab._messages import bilingual, hint_for, reraise_with_hint
 
-__all__ = ["GradAccumulationWarning", "backward", "grad", "requires_grad_"]
+__all__ = ["GradAccumulationWarning", "backward", "explain", "grad", "requires_grad_"]
 
 _TensorOrTensors = torch.Tensor | GradientEdge | Sequence[torch.Tensor] | Sequence[GradientEdge]
 _Inputs = _TensorOrTensors | dict[str, torch.Tensor] | Iterable[torch.Tensor]
@@ -378,3 +378,46 @@ def requires_grad_(tensor: torch.Tensor, requires_grad: bool = True) -> torch.Te
         return tensor.requires_grad_(requires_grad)
     except RuntimeError as error:
         reraise_with_hint(error)
+
+
+def explain(error: BaseException) -> str:
+    """What a PyTorch autograd error means and what to do, Chinese first, then English.
+
+    For the errors that PyTorch raises outside ``grad``/``backward`` (an in-place
+    update of a leaf, an inference tensor saved for backward, a custom
+    ``Function`` returning the wrong number of gradients, ...), where gradlab's
+    wrappers cannot add their hint: catch the error and print ``explain(error)``.
+    An error gradlab has no hint for is explained by PyTorch's own first line.
+
+    Args:
+        error: the exception PyTorch raised.
+
+    Returns:
+        The bilingual explanation, ending with PyTorch's first line.
+
+    Example:
+        >>> w = torch.tensor([2.0], requires_grad=True)
+        >>> try:
+        ...     w -= 0.1
+        ... except RuntimeError as error:
+        ...     print(explain(error).splitlines()[1][:58])
+        You changed a leaf tensor that requires grad in place (e.g
+    """
+    if not isinstance(error, BaseException):
+        raise TypeError(
+            bilingual(
+                f"explain 需要一个异常对象，但收到的是 {type(error).__name__}。",
+                f"explain needs an exception, not {type(error).__name__}.",
+                todo_zh="写 try: ... except RuntimeError as error: print(gradlab.explain(error))。",
+                todo_en="Write try: ... except RuntimeError as error: print(gradlab.explain(error)).",
+            )
+        )
+    hint = hint_for(error)
+    if hint is not None:
+        return hint
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return bilingual(
+        "gradlab 对这个错误没有专门的解释；下面是 PyTorch 的原话。",
+        "gradlab has no explanation of its own for this error; here is PyTorch's.",
+        cause=first,
+    )

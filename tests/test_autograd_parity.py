@@ -200,3 +200,70 @@ def test_missing_requires_grad_still_gets_the_requires_grad_hint():
     with pytest.raises(RuntimeError) as error:
         gradlab.backward(loss)
     assert "requires_grad_()" in str(error.value)
+
+
+def _raised(call) -> BaseException:
+    try:
+        call()
+    except Exception as error:  # what PyTorch raised, as a learner's except clause would catch it
+        return error
+    raise AssertionError("expected PyTorch to raise")
+
+
+def _inplace_leaf() -> None:
+    w = torch.tensor([2.0], requires_grad=True)
+    w -= 0.1
+
+
+def _inference_saved() -> None:
+    w = torch.tensor([2.0], requires_grad=True)
+    with torch.inference_mode():
+        h = torch.ones(1)
+    (h * w).sum().backward()
+
+
+class _OneGradForTwo(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+def _wrong_count() -> None:
+    a, b = torch.ones(1, requires_grad=True), torch.ones(1, requires_grad=True)
+    _OneGradForTwo.apply(a, b).sum().backward()
+
+
+def _hook_on_non_leaf() -> None:
+    y = torch.tensor([2.0], requires_grad=True) * 2
+    y.register_post_accumulate_grad_hook(lambda t: None)
+
+
+@pytest.mark.parametrize(
+    ("call", "zh", "en"),
+    [
+        (_inplace_leaf, "原地修改一个需要梯度的叶子", "torch.no_grad()"),
+        (_inference_saved, "推理张量", "clone()"),
+        (_wrong_count, "梯度个数不对", "one value for each input"),
+        (_hook_on_non_leaf, "只能用在叶子张量上", "retain_grad()"),
+    ],
+    ids=["inplace-leaf", "inference-saved", "wrong-gradient-count", "post-accumulate-hook-non-leaf"],
+)
+def test_explain_errors_raised_outside_the_wrappers(call, zh, en):
+    """PyTorch raises these in the operation itself; gradlab.explain(error) gives the bilingual hint."""
+    error = _raised(call)
+    chinese, english, cause = gradlab.explain(error).splitlines()
+    assert zh in chinese and "怎么办" in chinese
+    assert en in english and "What to do" in english
+    assert cause == f"(PyTorch: {str(error).strip().splitlines()[0]})"
+
+
+def test_explain_unknown_error_and_wrong_argument():
+    text = gradlab.explain(ValueError("something else"))
+    assert text.splitlines()[0].startswith("gradlab 对这个错误没有专门的解释")
+    assert text.endswith("(PyTorch: something else)")
+    with pytest.raises(TypeError, match="explain"):
+        gradlab.explain("not an error")
