@@ -181,7 +181,7 @@ class MplPainter:
         self.artists: list[Any] = []
         self._clips: list[Any] = []  # one entry per open group: its clip rectangle, or None
         cjk = cjk_font()
-        self._family = [MPL_FONT] if cjk is None else [MPL_FONT, cjk]  # a glyph DejaVu lacks comes from cjk
+        self._cjk = cjk
         self._warned = cjk is not None
 
     def _add(self, artist: Any) -> None:
@@ -278,7 +278,8 @@ class MplPainter:
     def text(self, x: float, y: float, text: str, *, size: float = 12, anchor: str = "start", **attrs: object) -> None:
         weight = str(attrs.pop("font_weight", None) or "normal")
         style = self._style(attrs)
-        if len(self._family) == 1 and _has_cjk(text):
+        chinese = _has_cjk(text)
+        if chinese and self._cjk is None:
             text = english(text)
             if not self._warned:
                 self._warned = True
@@ -293,7 +294,7 @@ class MplPainter:
                 y,
                 text,
                 fontsize=size,
-                family=self._family,
+                family=[MPL_FONT, self._cjk] if chinese and self._cjk else MPL_FONT,  # Chinese glyphs from cjk
                 color=style["facecolor"],
                 alpha=style.get("alpha"),
                 weight=weight,

@@ -194,7 +194,9 @@ def test_png_uses_a_cjk_font_when_one_is_found(tmp_path):
     texts = _texts(painter)
     assert "损失" in texts and LEGEND["arrow"] in texts
     assert "_saved_self = (已被 backward/grad 释放 / freed by backward/grad)" in texts
-    assert all(a.get_fontfamily()[1] == _paint.cjk_font() for a in painter.artists if type(a).__name__ == "Text")
+    families = {a.get_text(): a.get_fontfamily() for a in painter.artists if type(a).__name__ == "Text"}
+    assert families["损失"] == ["DejaVu Sans Mono", _paint.cjk_font()]  # Latin from DejaVu, Chinese from the CJK font
+    assert families["MulBackward0"] == ["DejaVu Sans Mono"]
 
 
 @pytest.mark.filterwarnings("ignore:Glyph .* missing")  # the name 损失 itself has no English
