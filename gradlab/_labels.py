@@ -20,12 +20,14 @@ from gradlab._format import short
 if TYPE_CHECKING:
     from gradlab.graph import Node
 
-__all__ = ["clean", "cut", "saved_line", "shape_of", "tensor_lines", "tensor_text", "value_text"]
+__all__ = ["NO_GRAD", "clean", "cut", "saved_line", "shape_of", "tensor_lines", "tensor_text", "value_text"]
 
 _SMALL = 6  # tensors with at most this many elements are shown whole
 _MAX_LINE = 60  # characters; longer label lines are cut with "..."
 _REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+#: A leaf's grad line before backward wrote its ``.grad`` ("中文 / English", see gradlab._paint.english).
+NO_GRAD = "梯度还没算出 / grad: not computed yet"
 
 
 def clean(text: str) -> str:
@@ -149,7 +151,7 @@ def tensor_lines(name: str, tensor: torch.Tensor, *, show_grad: bool) -> list[st
     lines = [name, _shape_text(tensor), f"value {tensor_text(tensor)}"]
     if show_grad:
         held = tensor.grad
-        lines.append("grad: not computed yet" if held is None else f"grad {tensor_text(held)}")
+        lines.append(NO_GRAD if held is None else f"grad {tensor_text(held)}")
     return lines
 
 
@@ -162,9 +164,9 @@ def saved_line(node: Node) -> str:
     if node.label:
         return node.label
     if node.freed:
-        return f"{node.name} = (freed by backward/grad)"
+        return f"{node.name} = (已被 backward/grad 释放 / freed by backward/grad)"
     if node.stale:
-        return f"{node.name} = (changed in place: backward fails)"
+        return f"{node.name} = (保存后被原地修改，backward 会出错 / changed in place: backward fails)"
     if node.hooked:
         return f"{node.name} = ({node.hooked}, not read)"
     named = f"{node.tensor_name} " if node.tensor_name else ""

@@ -12,12 +12,18 @@ Groups, tooltips (``title``) and ``class_``/``data_*`` attributes only give
 the SVG its structure; the matplotlib painter has nothing to draw for them.
 Shapes are painted in the order they are described, as in SVG.
 
+Text is "中文 / English" where gradlab writes both. matplotlib draws the Chinese
+with the first CJK font it finds (:func:`cjk_font`, e.g. WenQuanYi Micro Hei);
+without one it paints only the English (:func:`english`) and warns once.
+
 matplotlib is imported when a :class:`MplPainter` is made, never on import.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,9 +31,23 @@ from typing import Any, Protocol
 from gradlab._messages import bilingual
 from gradlab._svg import Point, Svg
 
-__all__ = ["MPL_FONT", "MplPainter", "Painter", "Svg"]
+__all__ = ["CJK_FONTS", "MPL_FONT", "MplPainter", "Painter", "Svg", "cjk_font", "english"]
 
 MPL_FONT = "DejaVu Sans Mono"  # ships with matplotlib; the SVG's first font choice
+#: Fonts with Chinese glyphs, the first one found is used (Linux, Windows, macOS).
+CJK_FONTS = (
+    "WenQuanYi Micro Hei Mono",
+    "Noto Sans Mono CJK SC",
+    "Sarasa Mono SC",
+    "WenQuanYi Micro Hei",
+    "Noto Sans CJK SC",
+    "Microsoft YaHei",
+    "PingFang SC",
+)
+_CJK_FILES = ("wqy", "notosansmonocjk", "notosanscjk", "sarasa", "msyh", "pingfang")  # their files' names
+# A bilingual piece: from its first Chinese character up to " / " (its English follows).
+_CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
+_CHINESE_PART = re.compile(f"[{_CJK}][^\n]*? / ")
 _ANCHOR = {"start": "left", "middle": "center", "end": "right"}
 _STRUCTURE = ("class_", "id", "data_")  # SVG-only attributes: names and ids for scripts and tests
 
@@ -94,6 +114,47 @@ def _parse_path(d: str) -> tuple[list[Point], list[int]]:
     return vertices, codes
 
 
+def english(text: str) -> str:
+    """``text`` with each "中文 / English" piece cut to its English (for a picture without a CJK font).
+
+    A piece starts at its first Chinese character and ends at " / ".
+
+    Example:
+        >>> english("已运行 / ran already")
+        'ran already'
+        >>> english("_saved_self = (已被 backward/grad 释放 / freed by backward/grad)")
+        '_saved_self = (freed by backward/grad)'
+        >>> english("dp_i / da_j")
+        'dp_i / da_j'
+    """
+    return _CHINESE_PART.sub("", text)
+
+
+@functools.cache
+def cjk_font() -> str | None:
+    """The name of the first font of :data:`CJK_FONTS` matplotlib can use, or ``None``.
+
+    Fonts installed after matplotlib built its font cache are found by their files' names.
+    """
+    from matplotlib import font_manager
+
+    manager = font_manager.fontManager
+    names = {font.name for font in manager.ttflist}
+    if not names.intersection(CJK_FONTS):
+        for path in font_manager.findSystemFonts():
+            if any(hint in Path(path).name.lower().replace("-", "") for hint in _CJK_FILES):
+                try:
+                    manager.addfont(path)
+                except (OSError, RuntimeError, ValueError):
+                    continue
+        names = {font.name for font in manager.ttflist}
+    return next((name for name in CJK_FONTS if name in names), None)
+
+
+def _has_cjk(text: str) -> bool:
+    return re.search(f"[{_CJK}]", text) is not None
+
+
 class MplPainter:
     """Paints a described picture on a matplotlib figure of ``width`` x ``height`` px (72 per inch).
 
@@ -119,6 +180,9 @@ class MplPainter:
         self.axes.set_axis_off()
         self.artists: list[Any] = []
         self._clips: list[Any] = []  # one entry per open group: its clip rectangle, or None
+        cjk = cjk_font()
+        self._cjk = cjk
+        self._warned = cjk is not None
 
     def _add(self, artist: Any) -> None:
         """Put ``artist`` (already on the axes) above everything painted before it, as in SVG."""
@@ -214,13 +278,23 @@ class MplPainter:
     def text(self, x: float, y: float, text: str, *, size: float = 12, anchor: str = "start", **attrs: object) -> None:
         weight = str(attrs.pop("font_weight", None) or "normal")
         style = self._style(attrs)
+        chinese = _has_cjk(text)
+        if chinese and self._cjk is None:
+            text = english(text)
+            if not self._warned:
+                self._warned = True
+                warnings.warn(
+                    "没有找到中文字体，PNG/PDF 里的文字只用英文（可安装 fonts-wqy-microhei）。 / "
+                    "No CJK font found: the PNG/PDF text is in English only (install fonts-wqy-microhei).",
+                    stacklevel=2,
+                )
         self._add(
             self.axes.text(
                 x,
                 y,
                 text,
                 fontsize=size,
-                family=MPL_FONT,
+                family=[MPL_FONT, self._cjk] if chinese and self._cjk else MPL_FONT,  # Chinese glyphs from cjk
                 color=style["facecolor"],
                 alpha=style.get("alpha"),
                 weight=weight,

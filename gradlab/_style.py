@@ -52,23 +52,24 @@ _FADED = "#bdbdbd"  # functions and arrows that have not run yet
 _FADED_TEXT = "#9e9e9e"
 ROLE_COLORS = {"saved": SAVED, "freed": FREED}  # text colour of a box line by its role; others are TEXT
 
-# The legend's words, in the order the legend lists them. A line break starts a second legend row.
+# The legend's words, in the order the legend lists them: "中文 / English" (a picture painted
+# without a CJK font keeps the English after " / "). A line break starts a second legend row.
 LEGEND = {
-    "arrow": "arrow: the way backward() walks",
-    "output": "output tensor (value)",
-    "function": "backward function (grad_fn)",
-    "accumulate": "AccumulateGrad: adds into .grad",
-    "leaf": "leaf tensor (requires_grad=True)",
-    "saved": "saved for backward (_saved_*)",
-    "freed": "freed: backward()/grad() ran\nwithout retain_graph=True",
-    "stale": "changed in place after saving",
-    "highlight": "highlighted path",
+    "arrow": "箭头：backward() 走的路 / arrow: the way backward() walks",
+    "output": "输出张量（值） / output tensor (value)",
+    "function": "反向函数 grad_fn / backward function (grad_fn)",
+    "accumulate": "累加进 .grad / AccumulateGrad: adds into .grad",
+    "leaf": "叶子张量 / leaf tensor (requires_grad=True)",
+    "saved": "为 backward 保存 / saved for backward (_saved_*)",
+    "freed": "已被 backward/grad 释放 / freed: backward()/grad() ran\nwithout retain_graph=True",
+    "stale": "保存后被原地修改 / changed in place after saving",
+    "highlight": "高亮的路径 / highlighted path",
     # The pictures of a backward trace (draw(trace), draw(trace, step=k)):
-    "gradient": "number on an arrow: the gradient it carried",
-    "done": "ran already",
-    "current": "runs in this step (chain rule beside it)",
-    "waiting": "not run yet",
-    "skipped": "not run in this backward pass",
+    "gradient": "箭头上的数：它带的梯度 / number on an arrow: the gradient it carried",
+    "done": "已运行 / ran already",
+    "current": "本步运行（链式法则在旁） / runs in this step (chain rule beside it)",
+    "waiting": "还没运行 / not run yet",
+    "skipped": "这次 backward 不运行 / not run in this backward pass",
 }
 
 
@@ -115,7 +116,7 @@ def legend_entries(labelled: Iterable[tuple[Node, list[tuple[str, str]]]], highl
     Example:
         >>> from gradlab.graph import Node
         >>> legend_entries([(Node(0, "leaf", "w", "w"), [("w", "title")])], highlighted=False)
-        [('arrow', 'arrow: the way backward() walks'), ('leaf', 'leaf tensor (requires_grad=True)')]
+        [('arrow', '箭头：backward() 走的路 / arrow: the way backward() walks'), ('leaf', '叶子张量 / leaf tensor (requires_grad=True)')]
     """
     pairs = list(labelled)
     kinds = {node.kind for node, _ in pairs}

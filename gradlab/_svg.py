@@ -15,8 +15,13 @@ __all__ = ["FONT", "Point", "Svg", "fmt", "text_width"]
 
 Point = tuple[float, float]
 
-FONT = "DejaVu Sans Mono, Menlo, Consolas, monospace"
-_CHAR_WIDTH = 0.6  # em, for the monospace fonts above
+# A monospace font first (Linux, macOS, Windows), then fonts with Chinese glyphs on each system
+# (a browser takes each glyph from the first font in the list that has it).
+FONT = (
+    "DejaVu Sans Mono, Menlo, Consolas, Noto Sans Mono CJK SC, Sarasa Mono SC, Microsoft YaHei Mono, "
+    "Microsoft YaHei, PingFang SC, WenQuanYi Micro Hei Mono, monospace"
+)
+_CHAR_WIDTH = 0.6  # em, for the monospace fonts above; a CJK glyph is about twice as wide
 
 
 def fmt(value: float) -> str:

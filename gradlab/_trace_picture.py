@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from gradlab._labels import tensor_text
+from gradlab._labels import NO_GRAD, tensor_text
 from gradlab._paint import Painter
 from gradlab._style import (
     CURRENT,
@@ -62,7 +62,7 @@ _LABEL_SIZE = 10.0
 _NOTE_SIZE = 11.0
 _NOTE_GAP = 12.0  # from the current box to its note
 _SWATCH_NODE = Node(-1, "function", "", "")  # a function box, for the legend's swatches
-_CHAIN_TITLE = "chain rule: upstream × local = downstream"
+_CHAIN_TITLE = "链式法则 / chain rule: upstream × local = downstream"
 
 Pair = tuple[int, int]  # (sender node id, receiver node id)
 
@@ -106,16 +106,16 @@ def step_notes(trace: BackwardTrace, step: int) -> list[str]:
         >>> x, w = torch.tensor([1.0]), torch.tensor([2.0], requires_grad=True)
         >>> trace = gradlab.trace_backward(torch.nn.functional.mse_loss(torch.ones(1), x * w))
         >>> step_notes(trace, 2)
-        ['chain rule: upstream × local = downstream', '2. × x = 2. → w']
+        ['链式法则 / chain rule: upstream × local = downstream', '2. × x = 2. → w']
         >>> step_notes(trace, 3)
-        ['w.grad = [2.] (it had none)']
+        ['w.grad = [2.] (之前没有 / it had none)']
     """
     s = trace.steps[step - 1]
     if s.leaf is not None:
         name = trace.graph.nodes[s.leaf].name
         after = "None" if s.grad_after is None else tensor_text(s.grad_after)
         if s.grad_before is None:
-            return [f"{name}.grad = {after} (it had none)"]
+            return [f"{name}.grad = {after} (之前没有 / it had none)"]
         arrived = "None" if not s.grad_outputs or s.grad_outputs[0] is None else tensor_text(s.grad_outputs[0])
         return [f"{name}.grad = {tensor_text(s.grad_before)} + {arrived} = {after}"]
     rules = trace.chain_rule(step - 1)
@@ -208,8 +208,8 @@ def _box_texts(box: Box, leaf_grad: dict[int, torch.Tensor | None]) -> list[tupl
     if box.node.id not in leaf_grad:
         return box.lines
     grad = leaf_grad[box.node.id]
-    line = "grad: not computed yet" if grad is None else f"grad {tensor_text(grad)}"
-    return [(line, role) if text.startswith("grad") else (text, role) for text, role in box.lines]
+    line = NO_GRAD if grad is None else f"grad {tensor_text(grad)}"
+    return [(line, role) if text.startswith("grad") or text == NO_GRAD else (text, role) for text, role in box.lines]
 
 
 def _paint_box(box: Box, state: str, lines: list[tuple[str, str]], painter: Painter) -> None:
@@ -293,7 +293,11 @@ def _extent(
 
 
 def _trace_legend(view: TraceView, layout: Layout, x: float, states: set[str]) -> _Legend:
-    rows = [("", f"({view.graph.hidden} more nodes not drawn)", TEXT)] if view.graph.hidden else []
+    rows = (
+        [("", f"(还有 {view.graph.hidden} 个节点没画 / {view.graph.hidden} more nodes not drawn)", TEXT)]
+        if view.graph.hidden
+        else []
+    )
     for swatch, words in legend_entries(((b.node, b.lines) for b in layout.boxes), bool(view.highlighted)):
         for i, line in enumerate(words.split("\n")):
             rows.append((swatch if i == 0 else "", line, FREED if swatch == "freed" else TEXT))

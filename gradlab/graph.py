@@ -489,7 +489,7 @@ def build_graph(
         w
         (1,) float32
         value [2.]
-        grad: not computed yet
+        梯度还没算出 / grad: not computed yet
         >>> mse.backward()
         >>> [n.name for n in build_graph(mse).nodes if n.freed]
         ['MseLossBackward0', '_saved_self', '_saved_target', 'MulBackward0', '_saved_self']

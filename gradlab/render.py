@@ -80,7 +80,7 @@ class _Legend:
 
 
 def _legend(layout: _Layout, highlighted: bool, hidden: int = 0) -> _Legend:
-    rows = [("", f"({hidden} more nodes not drawn)", TEXT)] if hidden else []
+    rows = [("", f"(还有 {hidden} 个节点没画 / {hidden} more nodes not drawn)", TEXT)] if hidden else []
     for swatch, words in legend_entries(((box.node, box.lines) for box in layout.boxes), highlighted):
         color = FREED if swatch == "freed" else TEXT
         for i, line in enumerate(words.split("\n")):

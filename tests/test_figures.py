@@ -56,11 +56,17 @@ def test_every_image_in_src_images_is_built_by_code():
     assert committed <= set(FIGURES), f"images with no code that draws them: {committed - set(FIGURES)}"
 
 
-def test_figures_have_no_chinese_text():
-    for name in FIGURES:
-        if name.endswith(".svg"):
-            text = (SRC_IMAGES / name).read_text(encoding="utf-8")
-            assert not any("\u4e00" <= ch <= "\u9fff" for ch in text), name
+def test_figures_carry_chinese_and_english():
+    from gradlab._paint import MplPainter
+
+    for name in ("mse_graph.svg", "mse_backward.svg"):
+        text = (SRC_IMAGES / name).read_text(encoding="utf-8")
+        assert "箭头：backward() 走的路 / arrow: the way backward() walks" in text, name
+    painter = MplPainter(720, 374)
+    figures._gradient_api_picture(painter, figures._seed_numbers())
+    texts = [a.get_text() for a in painter.artists if type(a).__name__ == "Text"]
+    assert "链式法则 / chain rule" in texts
+    assert any(t.startswith("前向建图") and "Forward builds the graph" in t for t in texts)
 
 
 def test_gradient_api_is_one_description_for_both_painters():

@@ -108,7 +108,7 @@ def test_seed_mse_graph_matches_reference_and_reads_well():
     out = graph.find("mse")
     assert out.label.splitlines() == ["mse", "scalar float32", "value 1."]
     leaf = graph.find("w")
-    assert leaf.label.splitlines() == ["w", "(1,) float32", "value [2.]", "grad: not computed yet"]
+    assert leaf.label.splitlines() == ["w", "(1,) float32", "value [2.]", "梯度还没算出 / grad: not computed yet"]
     assert leaf.grad is None and torch.equal(leaf.value, torch.tensor([2.0]))
     saved = {n.name: n for n in graph.nodes if n.kind == "saved"}
     assert saved["_saved_reduction"].value == 1
@@ -220,7 +220,7 @@ def test_drawing_after_backward_marks_freed_buffers():
     assert all(n.value is None for n in graph.nodes if n.kind == "saved" and n.freed)
     view = draw(mse)
     svg = view.to_svg()
-    assert svg.count("(freed by backward/grad)</text>") == 3
+    assert svg.count("(已被 backward/grad 释放 / freed by backward/grad)</text>") == 3
     assert "retain_graph=True" in svg  # the legend explains it
     assert 'stroke-dasharray="5 3"' in svg
     assert "dashed" in view.to_dot()
@@ -313,6 +313,22 @@ def test_chinese_names_are_drawn_as_written_everywhere():
         assert "\\u" not in text and "\\\\" not in text  # no escapes, not double-escaped
 
 
+def test_legend_and_node_text_are_chinese_first_then_english():
+    x = torch.tensor([3.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    svg = draw(y, names={"输入": x}).to_svg()
+    words = _svg_legend_words(svg)
+    assert words[0] == "箭头：backward() 走的路 / arrow: the way backward() walks"
+    for line in words:
+        if line != "without retain_graph=True":  # the second row of the freed entry is code
+            zh, sep, en = line.partition(" / ")
+            assert sep and any(ord(ch) > 0x2E80 for ch in zh) and en.isascii(), line
+    assert "_saved_self = (已被 backward/grad 释放 / freed by backward/grad)</text>" in svg
+    assert ">输入</text>" in svg and "grad [6.]" in svg
+    assert "Noto Sans Mono CJK SC" in svg.split(">", 1)[0]  # the font stack names CJK fonts
+
+
 # --- Size ----------------------------------------------------------------------
 
 
@@ -377,7 +393,7 @@ def test_saved_tensor_changed_in_place_is_marked():
     saved = graph.find("_saved_self")
     assert saved.stale and saved.value is None
     svg = draw(b).to_svg()
-    assert "_saved_self = (changed in place: backward fails)</text>" in svg
+    assert "_saved_self = (保存后被原地修改，backward 会出错 / changed in place: backward fails)</text>" in svg
     assert "changed in place after saving" in svg
     with pytest.raises(RuntimeError, match="inplace"):
         b.sum().backward()
@@ -408,7 +424,7 @@ def test_custom_autograd_function():
     out.backward()
     after = build_graph(out)
     assert after.find("SquareBackward").freed
-    assert "saved_tensors = (freed by backward/grad)" in draw(out).to_svg()
+    assert "saved_tensors = (已被 backward/grad 释放 / freed by backward/grad)" in draw(out).to_svg()
 
 
 def test_complex_and_float64_values():
@@ -424,7 +440,8 @@ def test_complex_and_float64_values():
     g = build_graph(m)
     assert g.find("d").label.splitlines()[1:3] == ["(11,) float64", "value mean=0.5 min=0. max=1."]
     assert g.find("m").dtype == "float64"
-    assert draw(r, m).to_svg().isascii()
+    svg = draw(r, m, legend=False).to_svg().replace("梯度还没算出 / ", "")
+    assert svg.isascii()  # the numbers: no escapes, no odd characters
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -585,21 +602,27 @@ def test_dot_and_svg_legends_say_the_same_words():
     for name, view in _legend_graphs().items():
         words = _svg_legend_words(view.to_svg())
         assert words == _dot_legend_words(view.to_dot()), name
-        assert words[0] == "arrow: the way backward() walks"
+        assert words[0] == "箭头：backward() 走的路 / arrow: the way backward() walks"
     views = _legend_graphs()
-    assert "highlighted path" not in _svg_legend_words(views["x*x"].to_svg())
-    assert "freed: backward()/grad() ran" not in _svg_legend_words(views["x*x"].to_svg())
-    assert "saved for backward (_saved_*)" in _svg_legend_words(views["x*x"].to_svg())
-    assert "saved for backward (_saved_*)" not in _svg_legend_words(views["no saved values"].to_svg())
-    assert "changed in place after saving" in _dot_legend_words(views["stale"].to_dot())
+    assert "高亮的路径 / highlighted path" not in _svg_legend_words(views["x*x"].to_svg())
+    assert "已被 backward/grad 释放 / freed: backward()/grad() ran" not in _svg_legend_words(views["x*x"].to_svg())
+    assert "为 backward 保存 / saved for backward (_saved_*)" in _svg_legend_words(views["x*x"].to_svg())
+    assert "为 backward 保存 / saved for backward (_saved_*)" not in _svg_legend_words(
+        views["no saved values"].to_svg()
+    )
+    assert "保存后被原地修改 / changed in place after saving" in _dot_legend_words(views["stale"].to_dot())
     freed = _dot_legend_words(views["freed, highlighted"].to_dot())
-    assert freed[-3:] == ["freed: backward()/grad() ran", "without retain_graph=True", "highlighted path"]
+    assert freed[-3:] == [
+        "已被 backward/grad 释放 / freed: backward()/grad() ran",
+        "without retain_graph=True",
+        "高亮的路径 / highlighted path",
+    ]
 
 
 def test_dot_marks_the_highlighted_path_and_freed_boxes_like_the_svg():
     view = _legend_graphs()["freed, highlighted"]
     dot = view.to_dot()
-    assert dot.isascii() and dot.endswith("}\n")
+    assert "\\u" not in dot and dot.endswith("}\n")  # Chinese legend words are written as they are
     hot = re.findall(r"n(\d+) -> n(\d+) \[color=\"#d81b60\", penwidth=2.5\];", dot)
     assert len(hot) == 4  # output -> Select -> Softmax -> AccumulateGrad -> a
     assert {int(i) for edge in hot for i in edge} == set(view.highlighted)

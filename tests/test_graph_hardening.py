@@ -137,7 +137,7 @@ def test_graph_view_does_not_keep_saved_activations_after_backward():
     gc.collect()
     assert storage.expired()  # before the fix the view held it until the view was deleted
     assert view.graph.find("SinBackward0").label.splitlines()[1] == label  # the text is kept
-    assert "_saved_self = (freed by backward/grad)" in _saved(build_graph(y), "SinBackward0")
+    assert "_saved_self = (已被 backward/grad 释放 / freed by backward/grad)" in _saved(build_graph(y), "SinBackward0")
 
 
 def _small_saved_row() -> tuple[Graph, torch.Tensor, StorageWeakRef]:

@@ -217,7 +217,7 @@ def test_depth_keeps_the_top_and_counts_the_rest():
     assert top.find("TanhBackward0").label == whole.find("TanhBackward0").label
     assert "more not shown" in repr(top)
     svg = draw(out, depth=3).to_svg()
-    assert f"({top.hidden} more nodes not drawn)" in svg
+    assert f"(还有 {top.hidden} 个节点没画 / {top.hidden} more nodes not drawn)" in svg
     assert len(build_graph(out, depth=0)) == 1
 
 

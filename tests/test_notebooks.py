@@ -143,14 +143,15 @@ def test_words_the_review_found_wrong_are_gone(path: Path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_outputs_hold_no_memory_addresses_and_pictures_no_chinese(path: Path):
+def test_outputs_hold_no_memory_addresses_and_chinese_pictures_name_a_cjk_font(path: Path):
     for cell in cells(path):
         for output in cell.get("outputs", []):
             blob = json.dumps(output)
             assert not re.search(r"object at 0x[0-9a-f]{6,}", blob)
             svg = output.get("data", {}).get("image/svg+xml", "")
             svg = "".join(svg) if isinstance(svg, list) else svg
-            assert not CJK.search(svg), "plots carry no CJK text"
+            if CJK.search(svg):  # Chinese in a picture is drawn with a font that has it, on any system
+                assert "Noto Sans Mono CJK SC" in svg and "Microsoft YaHei" in svg and "PingFang SC" in svg
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

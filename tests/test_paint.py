@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from pathlib import Path
 
 import matplotlib.colors as mcolors
@@ -12,7 +13,8 @@ import torch
 import torch.nn.functional as F
 
 import gradlab
-from gradlab._paint import MplPainter, _parse_path
+from gradlab import _paint
+from gradlab._paint import MplPainter, _parse_path, english
 from gradlab._style import LEGEND
 from gradlab._svg import Svg
 
@@ -153,6 +155,68 @@ def test_png_pixels_of_the_graph_match_the_svg_layout(tmp_path):
 
     pixels = mimage.imread(view.save(tmp_path / "g.png", dpi=144))
     assert abs(pixels.shape[0] - height * 2) <= 1 and abs(pixels.shape[1] - width * 2) <= 1
+
+
+def test_every_legend_entry_is_chinese_first_then_english():
+    for words in LEGEND.values():
+        first = words.split("\n")[0]
+        zh, sep, en = first.partition(" / ")
+        assert sep and any(ord(ch) > 0x2E80 for ch in zh) and en.isascii(), words
+        assert english(first) == en
+
+
+def test_english_keeps_the_english_of_each_bilingual_piece():
+    assert english("w = (已被 backward/grad 释放 / freed by backward/grad)") == "w = (freed by backward/grad)"
+    assert english("a.grad = 2. (之前没有 / it had none)") == "a.grad = 2. (it had none)"
+    assert english("J[i, j] = dp_i / da_j") == "J[i, j] = dp_i / da_j"  # no Chinese: kept as it is
+    assert english("损失") == "损失"  # a name, not a bilingual piece: kept
+
+
+def _freed_chinese_graph() -> gradlab.GraphView:
+    w = torch.tensor([2.0], requires_grad=True)
+    损失 = (w * w).sum()
+    损失.backward()
+    return gradlab.draw(损失)
+
+
+def _texts(painter: MplPainter) -> list[str]:
+    return [a.get_text() for a in painter.artists if type(a).__name__ == "Text"]
+
+
+def test_png_uses_a_cjk_font_when_one_is_found(tmp_path):
+    if _paint.cjk_font() is None:
+        pytest.skip("no CJK font installed (CI installs fonts-wqy-microhei)")
+    view = _freed_chinese_graph()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "Glyph missing" warning, no fallback notice
+        painter = view._paint(MplPainter)
+        view.save(tmp_path / "g.png")
+    texts = _texts(painter)
+    assert "损失" in texts and LEGEND["arrow"] in texts
+    assert "_saved_self = (已被 backward/grad 释放 / freed by backward/grad)" in texts
+    families = {a.get_text(): a.get_fontfamily() for a in painter.artists if type(a).__name__ == "Text"}
+    assert families["损失"] == ["DejaVu Sans Mono", _paint.cjk_font()]  # Latin from DejaVu, Chinese from the CJK font
+    assert families["MulBackward0"] == ["DejaVu Sans Mono"]
+
+
+@pytest.mark.filterwarnings("ignore:Glyph .* missing")  # the name 损失 itself has no English
+def test_png_without_a_cjk_font_falls_back_to_english_with_a_notice(tmp_path, monkeypatch):
+    import matplotlib.image as mimage
+
+    view = _freed_chinese_graph()
+    with_font = mimage.imread(view.save(tmp_path / "cjk.png"))
+    monkeypatch.setattr(_paint, "cjk_font", lambda: None)
+    with pytest.warns(UserWarning, match=r"^没有找到中文字体.* / No CJK font found") as caught:
+        painter = view._paint(MplPainter)
+    assert len([w for w in caught if "CJK" in str(w.message)]) == 1  # one notice per picture
+    assert "\n" not in str(caught[0].message)  # one line
+    texts = _texts(painter)
+    assert "arrow: the way backward() walks" in texts and LEGEND["arrow"] not in texts
+    assert "_saved_self = (freed by backward/grad)" in texts
+    assert not any(" / " in t and any(ord(ch) > 0x2E80 for ch in t) for t in texts)
+    with pytest.warns(UserWarning, match="No CJK font found"):
+        english_only = mimage.imread(view.save(tmp_path / "en.png"))
+    assert english_only.shape != with_font.shape or (english_only != with_font).any()
 
 
 def _string_constants(path: Path) -> list[str]:

@@ -58,7 +58,7 @@ def test_fan_out_shows_both_arrows_adding_up():
     a = torch.tensor(3.0, requires_grad=True)
     trace = gradlab.trace_backward(a + a)
     assert "1. + 1." in arrow_labels(trace).values()
-    assert step_notes(trace, 2) == ["a.grad = 2. (it had none)"]
+    assert step_notes(trace, 2) == ["a.grad = 2. (之前没有 / it had none)"]
 
 
 def test_steps_show_done_current_and_waiting():
@@ -77,7 +77,7 @@ def test_steps_show_done_current_and_waiting():
         assert states == expected, k
         assert sorted(gradient_texts(svg)) == sorted(arrow_labels(trace, k).values())
     assert gradient_texts(gradlab.draw(trace, step=0).to_svg()) == ["1."]  # only the start: nothing ran yet
-    assert "grad: not computed yet" in gradlab.draw(trace, step=2).to_svg()
+    assert "梯度还没算出 / grad: not computed yet" in gradlab.draw(trace, step=2).to_svg()
     assert "grad [2.]" in gradlab.draw(trace, step=3).to_svg()
 
 

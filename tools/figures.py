@@ -6,8 +6,8 @@ a temporary folder and checks that the committed files are byte-identical, so
 a figure can never drift from the code that draws it.
 
 The numbers written on the figures are computed with PyTorch here, not typed in.
-Figures carry no Chinese text (no CJK font is guaranteed on every machine);
-the notebooks explain them in Chinese and English.
+Figures carry Chinese and English ("中文 / English"); ``gradient_API.png`` is painted
+with the CJK font CI installs (fonts-wqy-microhei), so the committed PNG is reproducible.
 """
 
 from __future__ import annotations
@@ -110,8 +110,8 @@ def _gradient_api_picture(p: Painter, n: _Seed) -> None:
     green, green_edge = "#dcfce7", "#16a34a"
     red, ink = "#dc2626", "#111827"
     p.rect(0, 0, _W * _UNIT, _H * _UNIT, fill="white")
-    title = "Forward: build the graph      Backward: the gradient flows back to w"
-    p.text(*_xy(5, 4.85), title, size=13, anchor="middle", fill=ink, font_weight="bold")
+    title = "前向建图，梯度反向流回 w / Forward builds the graph, the gradient flows back to w"
+    p.text(*_xy(5, 4.85), title, size=13, anchor="middle", fill=ink)
     _box(p, 0.95, 3.75, [f"x = {plain(n.x)}"], grey, grey_edge, 1.4)
     _box(p, 0.95, 2.55, [f"w = {plain(n.w)}", "requires_grad=True"], blue, blue_edge, 1.75)
     _box(p, 3.35, 3.15, [f"pred = x * w = {plain(n.pred)}"], grey, grey_edge, 2.3)
@@ -130,6 +130,7 @@ def _gradient_api_picture(p: Painter, n: _Seed) -> None:
         f"∂mse/∂w = ∂mse/∂pred · ∂pred/∂w = 2(x·w − 1)·x = 2({plain(n.x)}·{plain(n.w)} − 1)·{plain(n.x)}"
         f" = {plain(n.dmse_dw)}"
     )
+    p.text(*_xy(5, 1.35), "链式法则 / chain rule", size=11, anchor="middle", fill=ink)
     p.text(*_xy(5, 0.95), chain, size=14, anchor="middle", fill=ink)
     api = f"torch.autograd.grad(mse, [w])  ->  {n.grad_repr}      mse.backward();  w.grad  ->  {n.w_grad_repr}"
     p.text(*_xy(5, 0.3), api, size=11, anchor="middle", fill=ink)
