@@ -71,8 +71,6 @@ class Layout:
     routes: list[Route]
     width: float
     height: float
-    legend: list[tuple[str, str]] = field(default_factory=list)  # (swatch, text)
-    legend_x: float = 0.0
 
 
 def box_lines(node: Node, graph: Graph, show_saved: bool, *, saved: list[Node] | None = None) -> list[tuple[str, str]]:

@@ -50,7 +50,6 @@ __all__ = ["GraphView", "draw"]
 # Colours, the node style rule and the legend's words: gradlab._style (shared with gradlab.dot).
 
 _LEGEND_GAP = 28.0
-_FONT_MPL = "DejaVu Sans Mono"  # ships with matplotlib; the SVG's first font choice
 
 _RENDERERS = ("svg", "graphviz")
 
