@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import doctest
 import importlib.util
+import os
+import secrets
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
@@ -128,3 +133,56 @@ def test_make_class_link_without_hub_or_with_an_unknown_notebook_says_what_to_do
     assert missing.returncode != 0 and "HUB" in missing.stderr and "What to do" in missing.stderr
     unknown = run_make("HUB=https://hub.example.edu", "NOTEBOOK=99")
     assert unknown.returncode != 0 and "01-autograd-grad-mse.ipynb" in unknown.stderr
+
+
+def test_the_link_opens_the_notebook_nbgitpuller_cloned(tmp_path: Path):
+    """The real nbgitpuller in a real Jupyter server: the link's urlpath is where the pull puts the notebook."""
+    pytest.importorskip("nbgitpuller", reason="installed by make setup (pyproject.toml, lab extra)")
+    repo, home = tmp_path / "src" / "course", tmp_path / "home"
+    (repo / "notebooks").mkdir(parents=True)
+    home.mkdir()
+    (repo / "notebooks" / "01-start.ipynb").write_text(
+        '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+    )
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "notebooks"], check=True)
+    token, port = secrets.token_hex(16), free_port()
+    command = [sys.executable, "-m", "jupyter_server", "--no-browser", "--ip=127.0.0.1", f"--port={port}"]
+    command += [f"--ServerApp.root_dir={home}", f"--IdentityProvider.token={token}", "--allow-root"]
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg")}
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(f"{base}/api/status?token={token}", server)
+        urlpath = class_link.lab_path(str(repo), "01-start.ipynb")
+        path = class_link.git_pull_path(str(repo), "main", urlpath)
+        with urllib.request.urlopen(f"{base}{path}&token={token}", timeout=60) as page:
+            assert urlpath in page.read().decode()  # the status page sends the browser there when the pull is done
+        with urllib.request.urlopen(
+            f"{base}{path.replace('/git-pull?', '/git-pull/api?')}&token={token}", timeout=120
+        ) as pull:
+            assert '"phase": "finished"' in pull.read().decode()
+        assert (home / urlpath.removeprefix("lab/tree/")).is_file()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(url: str, server: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "the Jupyter server exited"
+        try:
+            urllib.request.urlopen(url, timeout=5).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(url)
