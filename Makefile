@@ -16,7 +16,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 .PHONY: help setup lab test notebooks images bench lock clean
 
 help:  ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,15 @@ $(UV):  # uv resolves the lock; it lives in its own venv, not in the project's
 
 lock: $(UV)  ## re-resolve constraints.txt from pyproject.toml (uv: markers and hashes)
 	$(PYTHON) tools/lock.py --uv $(UV) constraints.txt
+
+# The link a teacher hands out (deploy/README.md): log in, get a copy of the notebooks, open one.
+.PHONY: class-link
+HUB      ?=
+BRANCH   ?= main
+NOTEBOOK ?=
+REPO     ?=
+class-link:  ## print the class's nbgitpuller link: make class-link HUB=https://hub.example.edu [NOTEBOOK=01 BRANCH=main REPO=...]
+	@$(PYTHON) tools/class_link.py --hub "$(HUB)" --branch "$(BRANCH)" --notebook "$(NOTEBOOK)" $(if $(REPO),--repo "$(REPO)")
 
 clean:  ## remove .venv, caches and test artifacts (never touches notebooks/)
 	rm -rf $(VENV) .venv-lock .bench-site .pytest_cache .hypothesis .ruff_cache test-artifacts *.egg-info

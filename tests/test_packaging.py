@@ -179,6 +179,7 @@ USED_WITHOUT_IMPORT = {
     "pytest-timeout": ("pyproject.toml", "timeout = "),
     "ruff": ("Makefile", "ruff check"),
     "mypy": ("pyproject.toml", "[tool.mypy]"),
+    "nbgitpuller": ("deploy/z2jh/values.yaml", 'defaultUrl: "/git-pull?'),
 }
 # Imported, yet not declared: each is optional or comes with a declared package.
 IMPORTED_UNDECLARED = {

@@ -55,6 +55,9 @@ PINS: dict[str, tuple[str | None, str]] = {
     "mypy": ("2.4.1", "type check of gradlab/; its inference changes between releases"),
     "packaging": (None, "the packaging test reads the lock's environment markers"),
     "playwright": ("1.65.2", "drives Debian's Chromium in the browser tests; the API the tests use"),
+    "nbgitpuller": ("1.3.0", "class links (deploy/, make class-link): each student's own copy, edits kept"),
+    "jsonschema": (None, "tests/test_deploy.py checks the Helm values against the Zero to JupyterHub chart's schema"),
+    "pyyaml": (None, "tests/test_deploy.py reads the Helm values and the chart's schema"),
     "setuptools": (None, "gradlab's build back-end ([build-system] requires)"),
     "pip": (None, "the installer make setup runs; upgraded from the venv's bundled one"),
 }
