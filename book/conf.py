@@ -50,7 +50,7 @@ nb_code_prompt_hide = "隐藏 / Hide code cell {type}"
 html_theme = "sphinx_book_theme"
 html_title = "gradlab"
 html_last_updated_fmt = None
-html_copy_source = False
+html_sourcelink_suffix = ""  # the download button gives the notebook itself, NN-....ipynb
 html_theme_options = {
     "repository_url": REPOSITORY,
     "repository_branch": BRANCH,

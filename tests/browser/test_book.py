@@ -21,6 +21,7 @@ a missing Chromium.
 
 from __future__ import annotations
 
+import doctest
 import hashlib
 import importlib.util
 import json
@@ -30,6 +31,7 @@ import sys
 import time
 import tomllib
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import pytest
 from conftest import _missing
@@ -202,6 +204,8 @@ def test_notebook_page(page, site: Path, notebook: Path):
     # No broken image, and nothing asked of the internet.
     broken = [image["src"] for image in shown["images"] if not (image["complete"] and image["natural"] > 0)]
     assert broken == []
+    local = {link.split("#")[0] for link in shown["links"] if link.startswith("file://")}
+    assert [link for link in local if not Path(unquote(urlparse(link).path)).exists()] == [], "a link to no file"
     assert page.outside == []
 
     # Colab and Binder open this notebook; the launch menu shows them.
@@ -220,3 +224,19 @@ def test_notebook_page(page, site: Path, notebook: Path):
     first.locator(":scope > details > summary").click()
     first.locator(".cell_output details > summary").click()
     assert first.locator(".cell_output details p").first.is_visible()
+
+
+def test_collapsed_cells_are_tagged_for_myst_nb():
+    """book/collapsed.py (its doctest, and the real notebooks): every solution cell is hidden whole."""
+    spec = importlib.util.spec_from_file_location("book_collapsed", ROOT / "book" / "collapsed.py")
+    collapsed = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(collapsed)
+    assert doctest.testmod(collapsed).failed == 0
+    for path in NOTEBOOKS:
+        cells = collapsed.read(path.read_text(encoding="utf-8")).cells
+        code = [c for c in cells if c.cell_type == "code"]
+        solutions = [c for c in code if "exercises.solution(" in c.source]
+        others = [c for c in cells if c not in solutions]
+        assert solutions and all("hide-cell" in c.metadata.get("tags", []) for c in solutions), path.name
+        hidden = [c.source[:40] for c in others if any(t.startswith("hide-") for t in c.metadata.get("tags", []))]
+        assert hidden == [], f"{path.name}: cells other than the solutions are collapsed"
