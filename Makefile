@@ -13,7 +13,7 @@ UV     := .venv-lock/bin/uv
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lab test notebooks images bench lock clean
+.PHONY: help setup lab test notebooks images bench lock clean book
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,6 +46,10 @@ test: setup  ## every test: lint, types, unit tests, doctests, README, notebooks
 notebooks: setup  ## re-execute every notebook in place from a fresh kernel
 	$(PY) tools/run_notebooks.py notebooks/*.ipynb
 
+book: setup  ## build the static site of the notebooks (saved outputs, nothing re-run): book/_build/html/index.html
+	$(PY) -m sphinx -W --keep-going -q -b html -d book/_build/doctrees book book/_build/html
+	@echo "book/_build/html/index.html"
+
 images: setup  ## rebuild every figure in src_images/
 	$(PY) tools/figures.py src_images
 
@@ -70,5 +74,5 @@ class-link:  ## print the class's nbgitpuller link: make class-link HUB=https://
 	@$(PYTHON) tools/class_link.py --hub "$(HUB)" --branch "$(BRANCH)" --notebook "$(NOTEBOOK)" $(if $(REPO),--repo "$(REPO)")
 
 clean:  ## remove .venv, caches and test artifacts (never touches notebooks/)
-	rm -rf $(VENV) .venv-lock .bench-site .pytest_cache .hypothesis .ruff_cache test-artifacts *.egg-info
+	rm -rf $(VENV) .venv-lock .bench-site .pytest_cache .hypothesis .ruff_cache test-artifacts *.egg-info book/_build
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

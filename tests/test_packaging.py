@@ -51,9 +51,9 @@ def pyproject_names() -> set[str]:
 def environment_names() -> set[str]:
     names = set()
     text = (ROOT / "environment.yml").read_text()
-    conda_part = text.split("dependencies:", 1)[1].split("- pip:", 1)[0]
-    for line in conda_part.splitlines():
-        match = re.match(r"\s*-\s+([A-Za-z0-9_.\-]+)", line)
+    conda_part, _, pip_part = text.split("dependencies:", 1)[1].partition("- pip:")
+    for line in (conda_part + pip_part).splitlines():  # pip: the packages conda-forge lacks, and `-e .`
+        match = re.match(r"\s*-\s+([A-Za-z0-9_.][A-Za-z0-9_.\-]*)", line)
         if match:
             name = canonical(match.group(1))
             names.add(CONDA_NAMES.get(name, name))
@@ -180,6 +180,10 @@ USED_WITHOUT_IMPORT = {
     "ruff": ("Makefile", "ruff check"),
     "mypy": ("pyproject.toml", "[tool.mypy]"),
     "nbgitpuller": ("deploy/z2jh/values.yaml", 'defaultUrl: "/git-pull?'),
+    "sphinx": ("Makefile", "-m sphinx"),
+    "myst-nb": ("book/conf.py", '"myst_nb"'),
+    "sphinx-book-theme": ("book/conf.py", '"sphinx_book_theme"'),
+    "sphinx-mathjax-offline": ("book/conf.py", '"sphinx-mathjax-offline"'),
 }
 # Imported, yet not declared: each is optional or comes with a declared package.
 IMPORTED_UNDECLARED = {

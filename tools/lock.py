@@ -1,4 +1,4 @@
-"""Write constraints.txt: resolve pyproject.toml's [lab,test] set with uv, with markers and hashes.
+"""Write constraints.txt: resolve pyproject.toml's [lab,test,book] set with uv, with markers and hashes.
 
 Run by ``make lock`` (``make`` puts uv in its own small venv, never in the project's
 .venv). The resolver is ``uv pip compile --universal --generate-hashes``:
@@ -35,7 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 INDEX = "https://pypi.org/simple"
-EXTRAS = ("lab", "test")
+EXTRAS = ("lab", "test", "book")
 
 # name: (held version or None, why). Every direct dependency has a reason.
 PINS: dict[str, tuple[str | None, str]] = {
@@ -58,14 +58,21 @@ PINS: dict[str, tuple[str | None, str]] = {
     "nbgitpuller": ("1.3.0", "class links (deploy/, make class-link): each student's own copy, edits kept"),
     "jsonschema": (None, "tests/test_deploy.py checks the Helm values against the Zero to JupyterHub chart's schema"),
     "pyyaml": (None, "tests/test_deploy.py reads the Helm values and the chart's schema"),
+    "sphinx": ("9.0.4", "make book: the static site's builder; one version on every Python (9.1 needs Python 3.12)"),
+    "myst-nb": ("1.4.0", "make book reads the notebooks' saved outputs; book/collapsed.py plugs into its reader"),
+    "sphinx-book-theme": (
+        "1.4.0",
+        "make book's theme; its Colab/Binder links are what tests/browser/test_book.py checks",
+    ),
+    "sphinx-mathjax-offline": ("0.0.2", "MathJax 3.2.2 copied into the site, so math typesets without the internet"),
     "setuptools": (None, "gradlab's build back-end ([build-system] requires)"),
     "pip": (None, "the installer make setup runs; upgraded from the venv's bundled one"),
 }
 # What PyPI's Linux torch wheel adds to the CPU wheel's requirements.
 CUDA_ONLY = re.compile(r"^(nvidia-.*|cuda-.*|triton)$")
 HEADER = """\
-# The one tested set of packages for `make lab` / `make test`, resolved from pyproject.toml's
-# [lab,test] extras by `uv pip compile --universal --generate-hashes`. Regenerate with `make lock`
+# The one tested set of packages for `make lab` / `make test` / `make book`, resolved from pyproject.toml's
+# [{extras}] extras by `uv pip compile --universal --generate-hashes`. Regenerate with `make lock`
 # (tools/lock.py); do not edit by hand. `make setup` installs it with `pip install --require-hashes -r`.
 # Markers: pins that hold on some platforms or Pythons only say so (`; sys_platform == 'win32'`).
 # Hashes: every file of each pinned release. torch lists PyPI's files plus the CPU wheel on this
@@ -212,7 +219,7 @@ def main() -> None:
         if missing:
             sys.exit(f"{wheel.name} requires {sorted(missing)}, which the lock lacks")
 
-    lines = HEADER.format(cpu_wheels=", ".join(w.name for w in wheels)).splitlines()
+    lines = HEADER.format(cpu_wheels=", ".join(w.name for w in wheels), extras=",".join(EXTRAS)).splitlines()
     for block in blocks:
         name = block_name(block)
         if name in PINS:
