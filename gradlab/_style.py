@@ -11,9 +11,10 @@ painted without a CJK font keeps the English (:func:`gradlab._paint.english`).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from gradlab.graph import Node
+if TYPE_CHECKING:  # only for the annotations: gradlab._labels imports this module, and gradlab.graph imports that
+    from gradlab.graph import Node
 
 __all__ = [
     "COLORS",
@@ -22,8 +23,10 @@ __all__ = [
     "EXPLORER",
     "FREED",
     "GRADIENT",
+    "HIDDEN",
     "HIGHLIGHT",
     "LEGEND",
+    "NODE",
     "NOTE",
     "ROLE_COLORS",
     "SAVED",
@@ -75,6 +78,23 @@ LEGEND = {
     "current": "本步运行（链式法则在旁） / runs in this step (chain rule beside it)",
     "waiting": "还没运行 / not run yet",
     "skipped": "这次 backward 不运行 / not run in this backward pass",
+}
+
+#: The legend's first row when ``draw(..., depth=...)`` or ``only=...`` left nodes out, in parentheses.
+HIDDEN = "还有 {n} 个节点没画 / {n} more nodes not drawn"
+
+#: Words in the graph's boxes (gradlab._labels): a leaf's ``.grad`` before backward, saved values
+#: that cannot be shown, values that cannot be read. Those in parentheses are written without them.
+NODE = {
+    "no_grad": "梯度还没算出 / grad: not computed yet",
+    "freed": "已被 backward/grad 释放 / freed by backward/grad",
+    "stale": "保存后被原地修改，backward 会出错 / changed in place: backward fails",
+    "recomputed on backward": "反向时重新计算，这里不读 / recomputed on backward, not read",  # checkpoint
+    "unpacked by saved_tensors_hooks": "由 saved_tensors_hooks 解包，这里不读 / unpacked by saved_tensors_hooks, not read",
+    "tensor": "共 1 个张量 / 1 tensor",  # a saved list of tensors (e.g. the indices of a[i, j])
+    "tensors": "共 {n} 个张量 / {n} tensors",
+    "meta": "元张量没有值 / meta tensor: no values",
+    "unreadable": "读不出值 / values cannot be read",
 }
 
 #: The note beside the function that runs in a step of ``draw(trace, step=k)`` (gradlab._trace_picture).

@@ -31,6 +31,7 @@ from gradlab._style import (
     CURRENT,
     FREED,
     GRADIENT,
+    HIDDEN,
     LEGEND,
     NOTE,
     ROLE_COLORS,
@@ -297,11 +298,7 @@ def _extent(
 
 
 def _trace_legend(view: TraceView, layout: Layout, x: float, states: set[str]) -> _Legend:
-    rows = (
-        [("", f"(还有 {view.graph.hidden} 个节点没画 / {view.graph.hidden} more nodes not drawn)", TEXT)]
-        if view.graph.hidden
-        else []
-    )
+    rows = [("", f"({HIDDEN.format(n=view.graph.hidden)})", TEXT)] if view.graph.hidden else []
     for swatch, words in legend_entries(((b.node, b.lines) for b in layout.boxes), bool(view.highlighted)):
         for i, line in enumerate(words.split("\n")):
             rows.append((swatch if i == 0 else "", line, FREED if swatch == "freed" else TEXT))

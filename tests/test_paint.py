@@ -15,7 +15,7 @@ import torch.nn.functional as F
 import gradlab
 from gradlab import _paint
 from gradlab._paint import MplPainter, _parse_path, english
-from gradlab._style import EXPLORER, LEGEND, NOTE
+from gradlab._style import EXPLORER, HIDDEN, LEGEND, NODE, NOTE
 from gradlab._svg import Svg
 
 _ELEMENT = re.compile(r"<(rect|path|line|circle|polyline|text)\b([^>]*?)/?>(?:([^<]*)</text>)?")
@@ -157,8 +157,8 @@ def test_png_pixels_of_the_graph_match_the_svg_layout(tmp_path):
     assert abs(pixels.shape[0] - height * 2) <= 1 and abs(pixels.shape[1] - width * 2) <= 1
 
 
-#: Every word gradlab draws into a picture: the graph's legend, a trace's notes, the explorers' labels.
-WORDS = [*LEGEND.values(), *NOTE.values(), *EXPLORER.values()]
+#: Every word gradlab draws into a picture: the graph's legend and box words, a trace's notes, the explorers' labels.
+WORDS = [*LEGEND.values(), HIDDEN, *NODE.values(), *NOTE.values(), *EXPLORER.values()]
 
 
 @pytest.mark.parametrize("words", WORDS)
