@@ -3,7 +3,7 @@
 探索器数值下方的说明：此处的梯度意味着什么，梯度下降如何移动。
 
 Each note is bilingual (Chinese line, then English line), or ``""`` when there
-is nothing to add. The static picture shows the English line.
+is nothing to add. The static picture shows both lines, the Chinese first.
 """
 
 from __future__ import annotations

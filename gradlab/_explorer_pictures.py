@@ -1,6 +1,10 @@
-"""The explorers' pictures, drawn from their numbers through the ``Svg`` painter (no widgets, no CJK text).
+"""The explorers' pictures, drawn from their numbers through a painter (no widgets).
 
-探索器的图：由数值画出（不含控件，图中没有中文）。
+探索器的图：由数值画出（不含控件）。
+
+Their words are "中文 / English" (:data:`gradlab._style.EXPLORER`): the SVG shows
+both; matplotlib (:class:`gradlab._paint.MplPainter`) shows both with a CJK font,
+else the English.
 """
 
 from __future__ import annotations
@@ -9,11 +13,14 @@ from gradlab._explorer_math import DescentNumbers, MseNumbers, SoftmaxNumbers
 from gradlab._format import fixed
 from gradlab._paint import Painter
 from gradlab._plot import Axes
+from gradlab._style import EXPLORER
 from gradlab._svg import text_width
 
-__all__ = ["draw_descent", "draw_mse", "draw_softmax", "softmax_size"]
+__all__ = ["DESCENT_SIZE", "MSE_SIZE", "draw_descent", "draw_mse", "draw_softmax", "softmax_size"]
 
 W_LIMITS = (-4.0, 4.0)  # the w slider's range: the loss curve is drawn over it
+MSE_SIZE = (430.0, 290.0)  # width, height of draw_mse's picture
+DESCENT_SIZE = (720.0, 290.0)  # width, height of draw_descent's picture
 
 # Colours (colour-blind safe, Okabe-Ito).
 BLUE, ORANGE, RED, GREEN, GREY = "#0072B2", "#E69F00", "#D55E00", "#009E73", "#888888"
@@ -26,7 +33,7 @@ def loss_curve_axes(s: Painter, box: Box, x: float, target: float) -> Axes:
     lo, hi = W_LIMITS
     top = max((target - x * lo) ** 2, (target - x * hi) ** 2, 1.0)
     ax = Axes(s, box, (lo, hi), (0.0, top * 1.08))
-    ax.frame("w", "L(w) = (target - x*w)²")
+    ax.frame(EXPLORER["w"], EXPLORER["loss"])
     ax.curve(lambda w: (target - x * w) ** 2, stroke=BLUE, stroke_width=2)
     return ax
 
@@ -48,7 +55,7 @@ def draw_mse(s: Painter, st: MseNumbers, left: float = 0, top: float = 0) -> Non
     ax.segment(w, 0, w, loss, stroke=GREY, stroke_dasharray="3 3")
     if ax.inside(w, loss):
         s.circle(ax.px(w), ax.py(loss), 5, fill=RED, stroke="white")
-    s.text(left + 50, top + 12, f"w = {fixed(w, 2)}   L = {fixed(loss)}   slope dL/dw = {fixed(grad)}", size=11)
+    s.text(left + 50, top + 12, f"w = {fixed(w, 2)}   L = {fixed(loss)}   {EXPLORER['slope']} = {fixed(grad)}", size=11)
 
 
 def _softmax_bars(s: Painter, st: SoftmaxNumbers, box: Box) -> None:
@@ -100,13 +107,17 @@ def _cell(n: int) -> float:
     return min(54.0, 320.0 / n)
 
 
+def _heat_left(n: int) -> float:
+    """Where the heatmap starts: right of the bars and of their title."""
+    return 42 + max(36 * n + 60, text_width(EXPLORER["p"], 11) + 24)
+
+
 def softmax_size(n: int) -> tuple[float, float]:
     """Width and height of the softmax picture for ``n`` classes."""
-    heat_left = 42 + 36 * n + 60
-    right = heat_left + max(
+    right = _heat_left(n) + max(
         n * _cell(n),
-        text_width("Jacobian J[i, j] = dp_i / da_j", 11),
-        text_width(f"row i={n - 1}: autograd.grad(p[{n - 1}], [a])", 11),
+        text_width(EXPLORER["jacobian"], 11),
+        text_width(EXPLORER["row"].format(i=n - 1), 11),
     )
     return right + 10, max(260.0, 30 + n * _cell(n) + 40)
 
@@ -116,12 +127,12 @@ def draw_softmax(s: Painter, st: SoftmaxNumbers, left: float = 0, top: float = 0
     n, i = len(st["p"]), st["i"]
     bar_box = (left + 42, top + 30, 36 * n, 200)
     _softmax_bars(s, st, bar_box)
-    s.text(bar_box[0], top + 14, "p = softmax(a)", size=11)
+    s.text(bar_box[0], top + 14, EXPLORER["p"], size=11)
     cell = _cell(n)
-    hx, hy = bar_box[0] + bar_box[2] + 60, top + 30
+    hx, hy = left + _heat_left(n), top + 30
     _softmax_heatmap(s, st["jacobian"], i, hx, hy, cell)
-    s.text(hx, top + 14, "Jacobian J[i, j] = dp_i / da_j", size=11)
-    s.text(hx, hy + n * cell + 30, f"row i={i}: autograd.grad(p[{i}], [a])", size=11)
+    s.text(hx, top + 14, EXPLORER["jacobian"], size=11)
+    s.text(hx, hy + n * cell + 30, EXPLORER["row"].format(i=i), size=11)
 
 
 def _descent_path(s: Painter, st: DescentNumbers, left: float, top: float) -> None:
@@ -143,7 +154,7 @@ def _descent_grads(s: Painter, grads: list[float], box: Box) -> None:
     """``w.grad`` of each step as a bar; when every gradient is 0 (x = 0) the axis spans ±1."""
     biggest = max([abs(g) for g in grads], default=0.0) or 1 / 1.1
     gax = Axes(s, box, (-0.5, max(len(grads), 1) - 0.5), (-biggest * 1.1, biggest * 1.1))
-    gax.frame("step", "w.grad after backward()", integer_x=True)
+    gax.frame(EXPLORER["step"], EXPLORER["grads"], integer_x=True)
     s.line(box[0], gax.py(0), box[0] + box[2], gax.py(0), stroke="#444")
     width = min(14.0, box[2] / max(len(grads), 1) * 0.7)
     for k, g in enumerate(grads):

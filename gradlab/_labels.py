@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from gradlab._format import short
+from gradlab._style import NODE
 
 if TYPE_CHECKING:
     from gradlab.graph import Node
@@ -27,7 +28,7 @@ _MAX_LINE = 60  # characters; longer label lines are cut with "..."
 _REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 #: A leaf's grad line before backward wrote its ``.grad`` ("中文 / English", see gradlab._paint.english).
-NO_GRAD = "梯度还没算出 / grad: not computed yet"
+NO_GRAD = NODE["no_grad"]
 
 
 def clean(text: str) -> str:
@@ -108,11 +109,11 @@ def tensor_text(tensor: torch.Tensor) -> str:
         >>> tensor_text(torch.eye(3).to_sparse())
         'nnz=3 stored [1., 1., 1.]'
         >>> tensor_text(torch.empty(4, device="meta"))
-        '(meta tensor: no values)'
+        '(元张量没有值 / meta tensor: no values)'
     """
     data = tensor.detach()
     if data.device.type == "meta":
-        return "(meta tensor: no values)"
+        return f"({NODE['meta']})"
     try:
         if data.is_nested:
             return _summary(torch.cat([part.reshape(-1) for part in data.unbind()]))
@@ -123,7 +124,7 @@ def tensor_text(tensor: torch.Tensor) -> str:
         stored = data.coalesce().values() if data.layout == torch.sparse_coo else data.values()
         return f"nnz={stored.numel()} stored {_summary(stored)}"
     except (RuntimeError, NotImplementedError, TypeError, ValueError):
-        return "(values cannot be read)"
+        return f"({NODE['unreadable']})"
 
 
 def value_text(value: Any, attribute: str = "") -> str:
@@ -131,7 +132,7 @@ def value_text(value: Any, attribute: str = "") -> str:
     if isinstance(value, torch.Tensor):
         return tensor_text(value)
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, torch.Tensor) for v in value):
-        return f"{len(value)} tensors"
+        return NODE["tensor"] if len(value) == 1 else NODE["tensors"].format(n=len(value))
     if attribute.endswith("reduction") and isinstance(value, int) and value in _REDUCTIONS:
         return f"{value} ({_REDUCTIONS[value]})"
     if isinstance(value, int) and not isinstance(value, bool) and value >= 2**63:
@@ -164,10 +165,10 @@ def saved_line(node: Node) -> str:
     if node.label:
         return node.label
     if node.freed:
-        return f"{node.name} = (已被 backward/grad 释放 / freed by backward/grad)"
+        return f"{node.name} = ({NODE['freed']})"
     if node.stale:
-        return f"{node.name} = (保存后被原地修改，backward 会出错 / changed in place: backward fails)"
+        return f"{node.name} = ({NODE['stale']})"
     if node.hooked:
-        return f"{node.name} = ({node.hooked}, not read)"
+        return f"{node.name} = ({NODE.get(node.hooked, f'{node.hooked}, not read')})"
     named = f"{node.tensor_name} " if node.tensor_name else ""
     return cut(f"{node.name} = {named}{value_text(node.value, node.name)}")

@@ -1,25 +1,33 @@
-"""How the autograd graph looks: its colours, the rule that styles a node, and the legend's words.
+"""How the pictures look: the graph's colours, the rule that styles a node, and every picture's words.
 
 The built-in picture (:mod:`gradlab.render`, SVG or matplotlib) and the
 Graphviz source (:mod:`gradlab.dot`) both take their colours and legend from
-here, so the two can never explain the graph differently.
+here, so the two can never explain the graph differently. The words of the
+other pictures live here too: the notes of a backward trace (:data:`NOTE`) and
+the explorers' labels (:data:`EXPLORER`). Each is "中文 / English"; a picture
+painted without a CJK font keeps the English (:func:`gradlab._paint.english`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from gradlab.graph import Node
+if TYPE_CHECKING:  # only for the annotations: gradlab._labels imports this module, and gradlab.graph imports that
+    from gradlab.graph import Node
 
 __all__ = [
     "COLORS",
     "CURRENT",
     "EDGE",
+    "EXPLORER",
     "FREED",
     "GRADIENT",
+    "HIDDEN",
     "HIGHLIGHT",
     "LEGEND",
+    "NODE",
+    "NOTE",
     "ROLE_COLORS",
     "SAVED",
     "STEP_LEGEND",
@@ -70,6 +78,46 @@ LEGEND = {
     "current": "本步运行（链式法则在旁） / runs in this step (chain rule beside it)",
     "waiting": "还没运行 / not run yet",
     "skipped": "这次 backward 不运行 / not run in this backward pass",
+}
+
+#: The legend's first row when ``draw(..., depth=...)`` or ``only=...`` left nodes out, in parentheses.
+HIDDEN = "还有 {n} 个节点没画 / {n} more nodes not drawn"
+
+#: Words in the graph's boxes (gradlab._labels): a leaf's ``.grad`` before backward, saved values
+#: that cannot be shown, values that cannot be read. Those in parentheses are written without them.
+NODE = {
+    "no_grad": "梯度还没算出 / grad: not computed yet",
+    "freed": "已被 backward/grad 释放 / freed by backward/grad",
+    "stale": "保存后被原地修改，backward 会出错 / changed in place: backward fails",
+    "recomputed on backward": "反向时重新计算，这里不读 / recomputed on backward, not read",  # checkpoint
+    "unpacked by saved_tensors_hooks": "由 saved_tensors_hooks 解包，这里不读 / unpacked by saved_tensors_hooks, not read",
+    "tensor": "共 1 个张量 / 1 tensor",  # a saved list of tensors (e.g. the indices of a[i, j])
+    "tensors": "共 {n} 个张量 / {n} tensors",
+    "meta": "元张量没有值 / meta tensor: no values",
+    "unreadable": "读不出值 / values cannot be read",
+}
+
+#: The note beside the function that runs in a step of ``draw(trace, step=k)`` (gradlab._trace_picture).
+NOTE = {
+    "chain": "链式法则 / chain rule",
+    "rule": "上游 × 局部导数 = 下游 / upstream × local = downstream",
+    "got": "收到 / got",  # what arrived from upstream, e.g. "收到 / got 1."
+    "sent": "传出 / sent",  # what it sent along an arrow, e.g. "传出 / sent [1., 1.] → MulBackward0"
+    "first": "之前没有 / it had none",  # a leaf's .grad before its first gradient
+}
+
+#: The words on the explorers' pictures (gradlab._explorer_pictures and the explorers' static pictures).
+#: Each starts with Chinese, so that without a CJK font it becomes its English after " / ".
+EXPLORER = {
+    "w": "权重 w / weight w",  # the x axis of a loss curve, and mse_explorer's w slider
+    "loss": "损失 / loss L(w) = (target - x*w)²",
+    "slope": "斜率 / slope dL/dw",
+    "by_hand": "手算 / by hand 2*x*(x*w - target)",
+    "p": "概率 / p = softmax(a)",
+    "jacobian": "雅可比矩阵 / Jacobian J[i, j] = dp_i / da_j",
+    "row": "下标 i={i} 的行 / row i={i}: autograd.grad(p[{i}], [a])",  # by index: "第 0 行" would be ambiguous
+    "step": "第几步 / step",  # the x axis of the w.grad bars
+    "grads": "每步的 w.grad / w.grad after backward()",
 }
 
 

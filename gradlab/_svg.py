@@ -8,10 +8,11 @@ millisecond. Text uses a monospace font so its width can be estimated
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from html import escape
 
-__all__ = ["FONT", "Point", "Svg", "fmt", "text_width"]
+__all__ = ["FONT", "Point", "Svg", "fmt", "text_width", "wrap"]
 
 Point = tuple[float, float]
 
@@ -22,6 +23,11 @@ FONT = (
     "Microsoft YaHei, PingFang SC, WenQuanYi Micro Hei Mono, monospace"
 )
 _CHAR_WIDTH = 0.6  # em, for the monospace fonts above; a CJK glyph is about twice as wide
+# What a line may break between: spaces, each Chinese character (with the punctuation that may not
+# start a line after it, and the brackets that may not end one before it), a run of other characters.
+_CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
+_OPENING, _CLOSING = "（「『", "，。、；：）」』！？"
+_TOKEN = re.compile(f"\\s+|[{_OPENING}]*(?:[{_CJK}]|[^\\s{_CJK}]+)[{_CLOSING}]*")
 
 
 def fmt(value: float) -> str:
@@ -44,6 +50,31 @@ def text_width(text: str, size: float) -> float:
     """
     units = sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
     return units * _CHAR_WIDTH * size
+
+
+def wrap(text: str, width: float, size: float) -> list[str]:
+    """``text`` broken into lines of at most ``width`` px at font size ``size`` (:func:`text_width`).
+
+    English breaks at spaces, Chinese between characters (never before "，" or "。");
+    a word wider than ``width`` gets a line of its own.
+
+    Example:
+        >>> wrap("The gradient is 0: w is at the minimum.", 110, 10)
+        ['The gradient is 0:', 'w is at the', 'minimum.']
+        >>> wrap("梯度为 0：w 正好在最小值处。", 96, 10)
+        ['梯度为 0：w 正好', '在最小值处。']
+    """
+    lines: list[str] = []
+    line = ""
+    for token in _TOKEN.findall(text):
+        if line and not token.isspace() and text_width(line.rstrip() + token, size) > width:
+            lines.append(line.rstrip())
+            line = ""
+        if line or not token.isspace():
+            line += token
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines
 
 
 def _attrs(attrs: dict[str, object]) -> str:

@@ -31,7 +31,9 @@ from gradlab._style import (
     CURRENT,
     FREED,
     GRADIENT,
+    HIDDEN,
     LEGEND,
+    NOTE,
     ROLE_COLORS,
     STEP_LEGEND,
     TEXT,
@@ -62,7 +64,6 @@ _LABEL_SIZE = 10.0
 _NOTE_SIZE = 11.0
 _NOTE_GAP = 12.0  # from the current box to its note
 _SWATCH_NODE = Node(-1, "function", "", "")  # a function box, for the legend's swatches
-_CHAIN_TITLE = "链式法则 / chain rule: upstream × local = downstream"
 
 Pair = tuple[int, int]  # (sender node id, receiver node id)
 
@@ -101,31 +102,35 @@ def _leaf_grads(trace: BackwardTrace, step: int) -> dict[int, torch.Tensor | Non
 def step_notes(trace: BackwardTrace, step: int) -> list[str]:
     """The note beside the function that ran in step ``step`` (1 to ``len(trace.steps)``): what it did, in numbers.
 
+    Its words are "中文 / English" (:data:`gradlab._style.NOTE`).
+
     Example:
         >>> import torch, gradlab
         >>> x, w = torch.tensor([1.0]), torch.tensor([2.0], requires_grad=True)
         >>> trace = gradlab.trace_backward(torch.nn.functional.mse_loss(torch.ones(1), x * w))
-        >>> step_notes(trace, 2)
-        ['链式法则 / chain rule: upstream × local = downstream', '2. × x = 2. → w']
+        >>> step_notes(trace, 1)
+        ['链式法则 / chain rule', '上游 × 局部导数 = 下游 / upstream × local = downstream', '1. × 2. = 2. → MulBackward0']
         >>> step_notes(trace, 3)
         ['w.grad = [2.] (之前没有 / it had none)']
+        >>> step_notes(gradlab.trace_backward((w * torch.ones(2)).sum()), 1)
+        ['收到 / got 1.', '传出 / sent [1., 1.] → MulBackward0']
     """
     s = trace.steps[step - 1]
     if s.leaf is not None:
         name = trace.graph.nodes[s.leaf].name
         after = "None" if s.grad_after is None else tensor_text(s.grad_after)
         if s.grad_before is None:
-            return [f"{name}.grad = {after} (之前没有 / it had none)"]
+            return [f"{name}.grad = {after} ({NOTE['first']})"]
         arrived = "None" if not s.grad_outputs or s.grad_outputs[0] is None else tensor_text(s.grad_outputs[0])
         return [f"{name}.grad = {tensor_text(s.grad_before)} + {arrived} = {after}"]
     rules = trace.chain_rule(step - 1)
     if rules:
-        return [_CHAIN_TITLE, *(str(rule) for rule in rules)]
+        return [NOTE["chain"], NOTE["rule"], *(str(rule) for rule in rules)]
     got = ", ".join("None" if g is None else tensor_text(g) for g in s.grad_outputs)
-    lines = [f"got {got}"]
+    lines = [f"{NOTE['got']} {got}"]
     for grad, to in zip(s.grad_inputs, s.sends_to, strict=True):
         if grad is not None and to is not None:
-            lines.append(f"sent {tensor_text(grad)} → {trace.graph.nodes[to].name}")
+            lines.append(f"{NOTE['sent']} {tensor_text(grad)} → {trace.graph.nodes[to].name}")
     return lines
 
 
@@ -259,7 +264,7 @@ def _paint_note(box: Box, lines: list[str], painter: Painter) -> float:
     painter.open_group(class_="note")
     painter.rect(left, box.y, width, height, rx=5, fill="#fff8f0", stroke=CURRENT, stroke_width=1.5)
     for i, line in enumerate(lines):
-        weight = "bold" if i == 0 and line == _CHAIN_TITLE else None
+        weight = "bold" if i == 0 and line == NOTE["chain"] else None
         y = box.y + PAD_Y + (i + 1) * LINE - 3.5
         painter.text(left + PAD_X, y, line, size=_NOTE_SIZE, fill=TEXT, font_weight=weight)
     painter.close_group()
@@ -293,11 +298,7 @@ def _extent(
 
 
 def _trace_legend(view: TraceView, layout: Layout, x: float, states: set[str]) -> _Legend:
-    rows = (
-        [("", f"(还有 {view.graph.hidden} 个节点没画 / {view.graph.hidden} more nodes not drawn)", TEXT)]
-        if view.graph.hidden
-        else []
-    )
+    rows = [("", f"({HIDDEN.format(n=view.graph.hidden)})", TEXT)] if view.graph.hidden else []
     for swatch, words in legend_entries(((b.node, b.lines) for b in layout.boxes), bool(view.highlighted)):
         for i, line in enumerate(words.split("\n")):
             rows.append((swatch if i == 0 else "", line, FREED if swatch == "freed" else TEXT))

@@ -28,7 +28,18 @@ import torch
 
 from gradlab._messages import bilingual
 from gradlab._paint import MplPainter, Painter
-from gradlab._style import COLORS, EDGE, FREED, HIGHLIGHT, ROLE_COLORS, TEXT, edge_style, legend_entries, node_style
+from gradlab._style import (
+    COLORS,
+    EDGE,
+    FREED,
+    HIDDEN,
+    HIGHLIGHT,
+    ROLE_COLORS,
+    TEXT,
+    edge_style,
+    legend_entries,
+    node_style,
+)
 from gradlab._svg import Point, Svg, text_width
 from gradlab.dot import need_dot, run_dot, to_dot
 from gradlab.graph import Graph, build_graph
@@ -79,7 +90,7 @@ class _Legend:
 
 
 def _legend(layout: _Layout, highlighted: bool, hidden: int = 0) -> _Legend:
-    rows = [("", f"(还有 {hidden} 个节点没画 / {hidden} more nodes not drawn)", TEXT)] if hidden else []
+    rows = [("", f"({HIDDEN.format(n=hidden)})", TEXT)] if hidden else []
     for swatch, words in legend_entries(((box.node, box.lines) for box in layout.boxes), highlighted):
         color = FREED if swatch == "freed" else TEXT
         for i, line in enumerate(words.split("\n")):

@@ -34,7 +34,6 @@ This module imports ipywidgets; ``import gradlab`` does not import it.
 
 from __future__ import annotations
 
-import textwrap
 from typing import Generic, TypeVar
 
 import ipywidgets as widgets
@@ -49,10 +48,11 @@ from gradlab._explorer_math import (
     softmax_numbers,
 )
 from gradlab._explorer_notes import descent_note, mse_note
-from gradlab._explorer_pictures import draw_descent, draw_mse, draw_softmax, softmax_size
+from gradlab._explorer_pictures import DESCENT_SIZE, MSE_SIZE, draw_descent, draw_mse, draw_softmax, softmax_size
 from gradlab._format import fixed, plain
 from gradlab._messages import bilingual
-from gradlab._svg import Svg, text_width
+from gradlab._style import EXPLORER
+from gradlab._svg import Svg, text_width, wrap
 from gradlab.stepper import BackwardStepper, StepperState, backward_stepper
 
 __all__ = [
@@ -187,7 +187,7 @@ class _Explorer(widgets.VBox, Generic[State]):
         raise NotImplementedError
 
     def svg(self) -> str:
-        """The live picture (no CJK text)."""
+        """The live picture; its words are "中文 / English"."""
         raise NotImplementedError
 
     def _readout_html(self) -> str:
@@ -219,7 +219,7 @@ class MseExplorer(_Explorer[MseState]):
         x, w, target = as_number(x, "x"), as_number(w, "w"), as_number(target, "target")
         super().__init__(
             {
-                "w": _float_slider("w", "权重 w / weight w", w, W_RANGE),
+                "w": _float_slider("w", EXPLORER["w"], w, W_RANGE),
                 "x": _float_slider("x", "输入 x / input x", x, X_RANGE),
                 "target": _float_slider("target", "目标 / target", target, TARGET_RANGE),
             }
@@ -233,7 +233,7 @@ class MseExplorer(_Explorer[MseState]):
         return MseState(**n, agree=agree, note=note)
 
     def svg(self) -> str:
-        s = Svg(430, 290)
+        s = Svg(*MSE_SIZE)
         draw_mse(s, self.state)
         return str(s)
 
@@ -253,17 +253,18 @@ class MseExplorer(_Explorer[MseState]):
 
     def static_svg(self) -> str:
         st = self.state
-        s = Svg(720, 290)
-        draw_mse(s, self.state)
         lines = [
             f"x = {fixed(st['x'])}   w = {fixed(st['w'])}   target = {fixed(st['target'])}",
-            f"loss L = (target - x*w)² = {fixed(st['loss'])}",
+            f"{EXPLORER['loss']} = {fixed(st['loss'])}",
             f"autograd.grad(L, [w]) = {fixed(st['grad'])}",
-            f"by hand 2*x*(x*w - target) = {fixed(st['grad_formula'])}",
+            f"{EXPLORER['by_hand']} = {fixed(st['grad_formula'])}",
         ]
-        english = st["note"].splitlines()[-1:]  # the note's English line in full (no CJK in pictures), wrapped
-        lines += textwrap.wrap(" ".join(english), width=42)
-        _text_lines(s, 430, 60, lines, size=11)
+        width = max(720, max(text_width(line, 11) for line in lines) + MSE_SIZE[0] + 10)
+        for line in st["note"].splitlines():  # the note in full: its Chinese line, then its English line
+            lines += wrap(line, width - MSE_SIZE[0] - 10, 11)
+        s = Svg(width, max(MSE_SIZE[1], 60 + 18 * len(lines)))
+        draw_mse(s, self.state)
+        _text_lines(s, MSE_SIZE[0], 60, lines, size=11)
         return str(s)
 
     def _summary(self) -> str:
@@ -328,7 +329,7 @@ class SoftmaxExplorer(_Explorer[SoftmaxState]):
         st = self.state
         width, height = softmax_size(self.n)
         lines = [
-            "p = softmax(a) = [" + ", ".join(fixed(v) for v in st["p"]) + "]",
+            f"{EXPLORER['p']} = [" + ", ".join(fixed(v) for v in st["p"]) + "]",
             f"autograd.grad(p[{st['i']}], [a]) = [" + ", ".join(fixed(v) for v in st["row"]) + "]",
         ]
         s = Svg(max(width, max(text_width(line, 11) for line in lines) + 20), height + 50)
@@ -388,7 +389,7 @@ class DescentExplorer(_Explorer[DescentState]):
         return DescentState(**n, note=descent_note(n))
 
     def svg(self) -> str:
-        s = Svg(670, 290)
+        s = Svg(*DESCENT_SIZE)
         draw_descent(s, self.state)
         return str(s)
 
@@ -423,9 +424,9 @@ class DescentExplorer(_Explorer[DescentState]):
             f"x = {fixed(st['x'], 2)}, target = {fixed(st['target'], 2)}, lr = {fixed(st['lr'], 2)}, steps = {st['steps']}: "
             f"w {fixed(st['path'][0])} -> {fixed(st['w_final'])}, loss {fixed(st['losses'][0])} -> {fixed(st['loss_final'])}",
         ]
-        s = Svg(max(670, text_width(lines[0], 11) + 20), 330)
+        s = Svg(max(DESCENT_SIZE[0], text_width(lines[0], 11) + 20), DESCENT_SIZE[1] + 40)
         draw_descent(s, self.state)
-        _text_lines(s, 10, 310, lines, size=11)
+        _text_lines(s, 10, DESCENT_SIZE[1] + 20, lines, size=11)
         return str(s)
 
     def _summary(self) -> str:

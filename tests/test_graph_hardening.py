@@ -55,9 +55,13 @@ def test_non_reentrant_checkpoint_is_not_recomputed_by_drawing():
     graph = build_graph(y)
     svg = draw(y).to_svg()
     assert len(calls) == 1  # before the fix: 3 more runs for build_graph, 6 for draw
-    assert "_saved_result = (recomputed on backward, not read)" in _saved(graph, "ExpBackward0")
-    assert "_saved_self = (recomputed on backward, not read)" in _saved(graph, "SinBackward0")
-    assert "recomputed on backward, not read" in svg
+    assert "_saved_result = (反向时重新计算，这里不读 / recomputed on backward, not read)" in _saved(
+        graph, "ExpBackward0"
+    )
+    assert "_saved_self = (反向时重新计算，这里不读 / recomputed on backward, not read)" in _saved(
+        graph, "SinBackward0"
+    )
+    assert "反向时重新计算，这里不读 / recomputed on backward, not read" in svg
     y.backward()
     assert len(calls) == 2  # backward recomputes once, as without gradlab
     want = torch.autograd.grad((x * 2).sin().exp().sum(), x)[0]
@@ -79,7 +83,10 @@ def test_users_saved_tensors_hooks_unpack_is_not_called():
     graph = build_graph(y)
     draw(y).to_svg()
     assert unpacked == []
-    assert "_saved_result = (unpacked by saved_tensors_hooks, not read)" in _saved(graph, "ExpBackward0")
+    assert (
+        "_saved_result = (由 saved_tensors_hooks 解包，这里不读 / unpacked by saved_tensors_hooks, not read)"
+        in _saved(graph, "ExpBackward0")
+    )
     y.backward()
     assert len(unpacked) == 3  # backward unpacks self, other and result once each, as without gradlab
     torch.testing.assert_close(w.grad, 2 * w.detach() * (w.detach() * w.detach()).exp())
@@ -108,7 +115,9 @@ def test_custom_function_inside_checkpoint_is_not_recomputed():
     y = checkpoint(block, x, use_reentrant=False).sum()
     graph = build_graph(y)
     assert len(calls) == 1
-    assert "saved_tensors = (recomputed on backward, not read)" in _saved(graph, "_DoubleBackward")
+    assert "saved_tensors = (反向时重新计算，这里不读 / recomputed on backward, not read)" in _saved(
+        graph, "_DoubleBackward"
+    )
 
 
 # --- Item 7: a live graph does not keep saved activations alive -------------------
@@ -178,11 +187,29 @@ def _label_cases() -> dict[str, torch.Tensor]:
 _WANTED_LABELS = {
     "coo": ["(3, 4) float32 sparse_coo", "value nnz=11 stored mean=0.5455 min=-5. max=6."],
     "csr": ["(3, 4) float32 sparse_csr", "value nnz=11 stored mean=0.5455 min=-5. max=6."],  # CSR keeps the 0
-    "meta": ["(3, 4) float32 meta", "value (meta tensor: no values)"],
+    "meta": ["(3, 4) float32 meta", "value (元张量没有值 / meta tensor: no values)"],
     "nested": ["nested [(2, 3), (4, 3)] float32", "value mean=0.3333 min=0. max=1."],
     "jagged": ["nested [(2, 3), (4, 3)] float32", "value mean=0.3333 min=0. max=1."],
     "f8": ["(10,) float8_e4m3fn", "value mean=1.125 min=0. max=2.25"],
 }
+
+
+def test_values_that_cannot_be_read_say_so_in_chinese_and_english(monkeypatch):
+    from gradlab import _labels
+
+    def fail(data):
+        raise RuntimeError("no storage")
+
+    monkeypatch.setattr(_labels, "_summary", fail)
+    assert tensor_text(torch.ones(2)) == "(读不出值 / values cannot be read)"
+
+
+def test_a_saved_list_of_tensors_is_counted_in_chinese_and_english():
+    b = torch.ones(2, 3, requires_grad=True)
+    one = build_graph(b[torch.tensor([0, 1])].sum())
+    two = build_graph(b[torch.tensor([0, 1]), torch.tensor([1, 2])].sum())
+    assert "_saved_indices = 共 1 个张量 / 1 tensor" in _saved(one, "IndexBackward0")
+    assert "_saved_indices = 共 2 个张量 / 2 tensors" in _saved(two, "IndexBackward0")
 
 
 @pytest.mark.parametrize("kind", sorted(_WANTED_LABELS))

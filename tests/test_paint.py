@@ -15,7 +15,7 @@ import torch.nn.functional as F
 import gradlab
 from gradlab import _paint
 from gradlab._paint import MplPainter, _parse_path, english
-from gradlab._style import LEGEND
+from gradlab._style import EXPLORER, HIDDEN, LEGEND, NODE, NOTE
 from gradlab._svg import Svg
 
 _ELEMENT = re.compile(r"<(rect|path|line|circle|polyline|text)\b([^>]*?)/?>(?:([^<]*)</text>)?")
@@ -56,8 +56,8 @@ def _assert_same_picture(svg: Svg, mpl: MplPainter) -> None:
     assert [a.get_zorder() for a in mpl.artists] == sorted(a.get_zorder() for a in mpl.artists)  # SVG's order
     for shape, artist in zip(shapes, mpl.artists, strict=True):
         kind = shape["kind"]
-        if kind == "text":
-            assert artist.get_text() == shape["text"]
+        if kind == "text":  # without a CJK font, matplotlib paints the English of "中文 / English"
+            assert artist.get_text() == (shape["text"] if _paint.cjk_font() else english(shape["text"]))
             assert artist.get_position() == pytest.approx((float(shape["x"]), float(shape["y"])), abs=0.006)
             assert mcolors.to_hex(artist.get_color()) == _color(shape.get("fill"), "black")
             assert artist.get_fontsize() == float(shape["font-size"])
@@ -157,12 +157,17 @@ def test_png_pixels_of_the_graph_match_the_svg_layout(tmp_path):
     assert abs(pixels.shape[0] - height * 2) <= 1 and abs(pixels.shape[1] - width * 2) <= 1
 
 
-def test_every_legend_entry_is_chinese_first_then_english():
-    for words in LEGEND.values():
-        first = words.split("\n")[0]
-        zh, sep, en = first.partition(" / ")
-        assert sep and any(ord(ch) > 0x2E80 for ch in zh) and en.isascii(), words
-        assert english(first) == en
+#: Every word gradlab draws into a picture: the graph's legend and box words, a trace's notes, the explorers' labels.
+WORDS = [*LEGEND.values(), HIDDEN, *NODE.values(), *NOTE.values(), *EXPLORER.values()]
+
+
+@pytest.mark.parametrize("words", WORDS)
+def test_every_picture_word_is_chinese_first_then_english(words):
+    first = words.split("\n")[0]
+    zh, sep, en = first.partition(" / ")
+    assert sep and any(ord(ch) > 0x2E80 for ch in zh) and re.search("[A-Za-z]{2,}", en), words
+    assert not any(ord(ch) > 0x2E80 for ch in en), words
+    assert english(first) == en  # without a CJK font the picture shows exactly the English
 
 
 def test_english_keeps_the_english_of_each_bilingual_piece():
@@ -240,29 +245,71 @@ _MODULES = sorted(p.name for p in _PACKAGE.glob("*.py") if p.name != "_style.py"
 
 def test_legend_words_live_in_style():
     constants = _string_constants(_PACKAGE / "_style.py")
-    for words in LEGEND.values():
+    for words in WORDS:
         assert words in constants
 
 
 @pytest.mark.parametrize("module", _MODULES)
 def test_no_other_module_writes_legend_words(module):
+    """The legend's, the trace notes' and the explorers' words are written once, in _style."""
     constants = _string_constants(_PACKAGE / module)
-    for words in LEGEND.values():
+    for words in WORDS:
         first = words.split("\n")[0]  # a second line may be plain code, e.g. retain_graph=True
         assert not any(first in constant for constant in constants), first
+
+
+def _explorer_picture(name: str) -> tuple:
+    """An explorer's drawing function, its numbers and its size."""
+    from gradlab import _explorer_math as em
+    from gradlab import _explorer_pictures as ep
+
+    return {
+        "mse": (ep.draw_mse, em.mse_numbers(3.0, 2.0, 1.0), ep.MSE_SIZE),
+        "softmax": (ep.draw_softmax, em.softmax_numbers([0.7728, 0.4713, 0.9653], 1), ep.softmax_size(3)),
+        "descent": (ep.draw_descent, em.descent_numbers(1.0, -1.0, 1.0, 0.9, 10), ep.DESCENT_SIZE),
+    }[name]
+
+
+#: The words each explorer's picture shows (gradlab._style.EXPLORER).
+EXPLORER_WORDS = {
+    "mse": [EXPLORER["w"], EXPLORER["loss"], EXPLORER["slope"]],
+    "softmax": [EXPLORER["p"], EXPLORER["jacobian"], EXPLORER["row"].format(i=1)],
+    "descent": [EXPLORER["w"], EXPLORER["loss"], EXPLORER["step"], EXPLORER["grads"]],
+}
+
+
+@pytest.mark.parametrize("name", ["mse", "softmax", "descent"])
+def test_explorer_pictures_painted_by_matplotlib_are_bilingual_with_a_cjk_font(name):
+    if _paint.cjk_font() is None:
+        pytest.skip("no CJK font installed (CI installs fonts-wqy-microhei)")
+    draw, numbers, size = _explorer_picture(name)
+    painter = MplPainter(*size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "Glyph missing" warning, no fallback notice
+        draw(painter, numbers)
+        painter.figure.canvas.draw()  # glyphs are looked up when the text is drawn
+    texts = " | ".join(_texts(painter))
+    assert all(words in texts for words in EXPLORER_WORDS[name]), texts
+
+
+@pytest.mark.parametrize("name", ["mse", "softmax", "descent"])
+def test_explorer_pictures_without_a_cjk_font_are_english_with_a_notice(name, monkeypatch):
+    monkeypatch.setattr(_paint, "cjk_font", lambda: None)
+    draw, numbers, size = _explorer_picture(name)
+    painter = MplPainter(*size)
+    with pytest.warns(UserWarning, match=r"^没有找到中文字体.* / No CJK font found") as caught:
+        draw(painter, numbers)
+    assert len(caught) == 1  # one notice per picture
+    texts = _texts(painter)
+    assert not any(ord(ch) > 0x2E80 for text in texts for ch in text), texts
+    joined = " | ".join(texts)
+    assert all(words.partition(" / ")[2] in joined for words in EXPLORER_WORDS[name]), joined
 
 
 @pytest.mark.parametrize("name", ["mse", "softmax", "descent"])
 def test_explorer_pictures_paint_the_same_with_matplotlib(name):
     """The explorers' pictures are described once; matplotlib paints the SVG's shapes, clipped alike."""
-    from gradlab import _explorer_math as em
-    from gradlab import _explorer_pictures as ep
-
-    draw, numbers, size = {
-        "mse": (ep.draw_mse, em.mse_numbers(3.0, 2.0, 1.0), (430, 290)),
-        "softmax": (ep.draw_softmax, em.softmax_numbers([0.7728, 0.4713, 0.9653], 1), ep.softmax_size(3)),
-        "descent": (ep.draw_descent, em.descent_numbers(1.0, -1.0, 1.0, 0.9, 10), (720, 290)),
-    }[name]
+    draw, numbers, size = _explorer_picture(name)
     svg, mpl = Svg(*size), MplPainter(*size)
     draw(svg, numbers)
     draw(mpl, numbers)

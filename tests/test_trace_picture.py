@@ -12,8 +12,13 @@ import torch.nn.functional as F
 from test_trace import MODELS
 
 import gradlab
+from gradlab import _paint
 from gradlab._labels import tensor_text
+from gradlab._paint import MplPainter, english
+from gradlab._style import NOTE
 from gradlab._trace_picture import TraceView, arrow_labels, step_notes
+
+CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
 
 def seed_trace() -> gradlab.BackwardTrace:
@@ -85,14 +90,75 @@ def test_current_step_shows_the_chain_rule_in_numbers():
     trace = seed_trace()
     svg = unescape(gradlab.draw(trace, step=2).to_svg())
     assert "2. × x = 2. → w" in svg
-    assert "chain rule: upstream × local = downstream" in svg
+    assert ">链式法则 / chain rule<" in svg
+    assert ">上游 × 局部导数 = 下游 / upstream × local = downstream<" in svg
     assert "× x" not in unescape(gradlab.draw(trace, step=1).to_svg())
 
 
 def test_non_scalar_step_notes_say_what_came_and_went():
     a = torch.tensor([1.0, 2.0], requires_grad=True)
     trace = gradlab.trace_backward((a * a).sum())
-    assert step_notes(trace, 1) == ["got 1.", "sent [1., 1.] → MulBackward0"]
+    assert step_notes(trace, 1) == ["收到 / got 1.", "传出 / sent [1., 1.] → MulBackward0"]
+
+
+def _vector_trace() -> gradlab.BackwardTrace:
+    """Steps of vectors (收到/传出 lines), then a first .grad (之前没有), in 4 steps."""
+    a = torch.tensor([1.0, 2.0], requires_grad=True)
+    return gradlab.trace_backward((a.sin() * 3).sum())
+
+
+def test_every_note_is_chinese_first_then_english():
+    """Each worded line of every step's note is "中文 / English"; without Chinese it is its English."""
+    notes = [
+        line
+        for trace in (_vector_trace(), seed_trace())  # the seed's steps are single numbers: the chain rule
+        for k in range(1, len(trace.steps) + 1)
+        for line in step_notes(trace, k)
+    ]
+    for words in NOTE.values():
+        assert any(words in line for line in notes), words
+    for line in notes:
+        if CJK.search(line):
+            zh, sep, _ = line.partition(" / ")
+            assert sep and CJK.search(zh) and not CJK.search(english(line)), line
+        else:
+            assert not re.search(r"[A-Za-z]{3,} [A-Za-z]{3,}", line), f"English words without Chinese: {line}"
+
+
+def test_note_in_the_svg_has_chinese_and_english():
+    svg = unescape(gradlab.draw(_vector_trace(), step=1).to_svg())
+    assert ">收到 / got 1.<" in svg and ">传出 / sent [1., 1.] → MulBackward0<" in svg
+    assert "Noto Sans Mono CJK SC" in svg  # a font stack with Chinese glyphs on every system
+
+
+def _note_texts(painter: MplPainter) -> list[str]:
+    return [a.get_text() for a in painter.artists if type(a).__name__ == "Text"]
+
+
+def test_note_painted_by_matplotlib_is_bilingual_with_a_cjk_font():
+    if _paint.cjk_font() is None:
+        pytest.skip("no CJK font installed (CI installs fonts-wqy-microhei)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no missing glyph, no fallback notice
+        texts = _note_texts(gradlab.draw(_vector_trace(), step=1)._paint(MplPainter))
+    assert "收到 / got 1." in texts and "传出 / sent [1., 1.] → MulBackward0" in texts
+
+
+@pytest.mark.parametrize(
+    ("make", "step", "expected"),
+    [
+        (_vector_trace, 1, ["got 1.", "sent [1., 1.] → MulBackward0"]),
+        (_vector_trace, 4, ["a.grad = [1.621, -1.248] (it had none)"]),
+        (seed_trace, 2, ["chain rule", "upstream × local = downstream", "2. × x = 2. → w"]),
+    ],
+)
+def test_note_painted_by_matplotlib_without_a_cjk_font_is_english_with_a_notice(make, step, expected, monkeypatch):
+    monkeypatch.setattr(_paint, "cjk_font", lambda: None)
+    with pytest.warns(UserWarning, match="No CJK font found") as caught:
+        texts = _note_texts(gradlab.draw(make(), step=step)._paint(MplPainter))
+    assert len(caught) == 1
+    assert not any(CJK.search(t) for t in texts)
+    assert all(line in texts for line in expected), texts
 
 
 def test_picture_is_deterministic_and_paints_with_matplotlib(tmp_path):

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from html import unescape
 
 import pytest
 import torch
 
 from gradlab._explorer_math import softmax_numbers
+from gradlab._style import EXPLORER
 from gradlab._svg import text_width
 from gradlab.widgets import (
     LR_RANGE,
@@ -452,15 +454,60 @@ def test_mimebundle_has_a_static_picture_and_the_widget_view(make):
     assert again["image/svg+xml"] == svg and again["text/plain"] == bundle["text/plain"]
 
 
+def _words(explorer) -> list[str]:
+    """The "中文 / English" words the explorer's pictures must show, from gradlab._style.EXPLORER."""
+    if explorer.kind == "softmax":
+        return [EXPLORER["p"], EXPLORER["jacobian"], EXPLORER["row"].format(i=explorer.state["i"])]
+    if explorer.kind == "mse":
+        return [EXPLORER["w"], EXPLORER["loss"], EXPLORER["slope"]]
+    return [EXPLORER["w"], EXPLORER["loss"], EXPLORER["step"], EXPLORER["grads"]]
+
+
+def _fits(svg: str) -> None:
+    """Every text lies inside the picture (estimated widths, as the layout estimates them)."""
+    width = float(re.search(r'<svg [^>]*width="([^"]+)"', svg).group(1))
+    found = re.findall(
+        r'<text x="([^"]+)" y="[^"]+" font-size="([^"]+)" text-anchor="([^"]+)"[^>]*>([^<]*)</text>', svg
+    )
+    for x, size, anchor, text in found:
+        w = text_width(unescape(text), float(size))
+        left = {"start": float(x), "middle": float(x) - w / 2, "end": float(x) - w}[anchor]
+        assert 0 <= left and left + w <= width, f"{text!r} overflows: {left:g} to {left + w:g} of {width:g}"
+
+
 @pytest.mark.parametrize("make", EXPLORERS)
-def test_pictures_carry_no_cjk_text(make):
+def test_pictures_carry_chinese_and_english(make):
+    """The live and the static picture show each word as "中文 / English", in every state, and fit."""
     explorer = make()
     for _ in range(2):
-        for svg in (explorer.svg(), explorer.static_svg(), explorer._plot.value):
-            assert not CJK.search(svg)
+        assert explorer._plot.value == explorer.svg()
+        for svg in (explorer.svg(), explorer.static_svg()):
+            texts = [unescape(text) for *_, text in svg_texts(svg)]
+            for words in _words(explorer):
+                assert any(words in text for text in texts), words
+            assert "Noto Sans Mono CJK SC" in svg and "Microsoft YaHei" in svg  # a font with Chinese glyphs
+            _fits(svg)
         first = next(iter(explorer.sliders.values()))
         first.value = first.min  # also in other states (notes, x = 0 ...)
-    assert CJK.search(explorer._readout.value)  # the readout is bilingual
+    assert CJK.search(explorer._readout.value)  # the readout is bilingual too
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"x": 1e-13, "w": 2.0, "target": 1.0}, {"x": 0.0, "w": 2.0, "target": 1.0}, {"x": 3.0, "w": -4.0}]
+)
+def test_mse_static_picture_shows_the_note_in_chinese_then_english(kwargs):
+    explorer = mse_explorer(**kwargs)
+    zh, en = explorer.state["note"].splitlines() if explorer.state["note"] else ("", "")
+    svg = explorer.static_svg()
+    lines = [unescape(text) for x, y, _, text in svg_texts(svg) if x == 430 and y > 60 + 3 * 18]
+    chinese = [line for line in lines if CJK.search(line)]
+    english = [line for line in lines if not CJK.search(line)]
+    assert "".join(chinese).replace(" ", "") == zh.replace(" ", "")  # the whole note, wrapped
+    assert " ".join(english) == en
+    assert lines == chinese + english  # Chinese first
+    height = float(re.search(r'<svg [^>]*height="([^"]+)"', svg).group(1))
+    assert all(y <= height - 8 for _, y, _, _ in svg_texts(svg))
+    _fits(svg)
 
 
 @pytest.mark.parametrize("make", EXPLORERS)
