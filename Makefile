@@ -9,11 +9,13 @@ HASH   := $(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
 STAMP  := $(VENV)/.installed-$(HASH)
 PORT   ?= 8888
 UV     := .venv-lock/bin/uv
+HUB_PORT ?= 8000
+CHP    := deploy/local/node_modules/.bin/configurable-http-proxy
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lab test notebooks images bench lock clean book
+.PHONY: help setup lab hub test notebooks images bench lock clean book
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -37,7 +39,14 @@ setup: $(STAMP)  ## create .venv and install gradlab with the hash-checked lock,
 lab: setup  ## open the notebooks in JupyterLab (127.0.0.1 only, token on)
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=notebooks $(ROOT_FLAG)
 
-test: setup  ## every test: lint, types, unit tests, doctests, README, notebooks (nbval), browser
+$(CHP): deploy/local/package.json deploy/local/package-lock.json  # JupyterHub's proxy, from the npm registry, hash-checked
+	cd deploy/local && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+hub: setup $(CHP)  ## a JupyterHub for a class on this machine (127.0.0.1:8000, HUB_PORT=...; names: deploy/local/class-list.txt)
+	$(PY) tools/hub.py --port $(HUB_PORT)
+
+test: setup $(CHP)  ## every test: lint, types, unit tests, doctests, README, notebooks (nbval), browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check gradlab tests tools bench
 	$(VENV)/bin/mypy gradlab
@@ -74,5 +83,5 @@ class-link:  ## print the class's nbgitpuller link: make class-link HUB=https://
 	@$(PYTHON) tools/class_link.py --hub "$(HUB)" --branch "$(BRANCH)" --notebook "$(NOTEBOOK)" $(if $(REPO),--repo "$(REPO)")
 
 clean:  ## remove .venv, caches and test artifacts (never touches notebooks/)
-	rm -rf $(VENV) .venv-lock .bench-site .pytest_cache .hypothesis .ruff_cache test-artifacts *.egg-info book/_build
+	rm -rf $(VENV) .venv-lock .bench-site .pytest_cache .hypothesis .ruff_cache test-artifacts *.egg-info book/_build deploy/local/node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -60,8 +60,14 @@ def environment_names() -> set[str]:
     return names - CONDA_ONLY
 
 
+# pyproject extras environment.yml leaves out: it is the students' environment (Binder, repo2docker's image).
+NOT_IN_ENVIRONMENT_YML = {"hub": "make hub runs the hub on the teacher's machine; an image gets its hub from the chart"}
+
+
 def test_environment_yml_names_the_same_packages_as_pyproject():
-    assert environment_names() == pyproject_names()
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    hub_only = {requirement_name(r) for extra in NOT_IN_ENVIRONMENT_YML for r in extras[extra]}
+    assert environment_names() == pyproject_names() - hub_only
 
 
 def test_environment_yml_has_graphviz():
@@ -184,6 +190,8 @@ USED_WITHOUT_IMPORT = {
     "myst-nb": ("book/conf.py", '"myst_nb"'),
     "sphinx-book-theme": ("book/conf.py", '"sphinx_book_theme"'),
     "sphinx-mathjax-offline": ("book/conf.py", '"sphinx-mathjax-offline"'),
+    "jupyterhub": ("tools/hub.py", '"-m", "jupyterhub"'),
+    "jupyterhub-idle-culler": ("deploy/local/jupyterhub_config.py", '"-m", "jupyterhub_idle_culler"'),
 }
 # Imported, yet not declared: each is optional or comes with a declared package.
 IMPORTED_UNDECLARED = {
@@ -209,7 +217,10 @@ def imported_modules(folder: str) -> dict[str, str]:
                 names = [node.module]
             for name in names:
                 top = name.split(".")[0]
-                local = (path.parent / f"{top}.py").exists()  # a sibling module, e.g. one test file importing another
+                # a module of this repository: a sibling, or a tool's module (tools/, deploy/local/ put on the path)
+                local = any(
+                    (d / f"{top}.py").exists() for d in (path.parent, ROOT / "tools", ROOT / "deploy" / "local")
+                )
                 if top not in sys.stdlib_module_names and top != "gradlab" and not local:
                     found.setdefault(top, str(path.relative_to(ROOT)))
     return found

@@ -35,7 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 INDEX = "https://pypi.org/simple"
-EXTRAS = ("lab", "test", "book")
+EXTRAS = ("lab", "test", "book", "hub")
 
 # name: (held version or None, why). Every direct dependency has a reason.
 PINS: dict[str, tuple[str | None, str]] = {
@@ -67,6 +67,11 @@ PINS: dict[str, tuple[str | None, str]] = {
     "sphinx-mathjax-offline": ("0.0.2", "MathJax 3.2.2 copied into the site, so math typesets without the internet"),
     "setuptools": (None, "gradlab's build back-end ([build-system] requires)"),
     "pip": (None, "the installer make setup runs; upgraded from the venv's bundled one"),
+    # make hub (the hub extra)
+    "jupyterhub": ("6.1.1", "make hub: the hub, its login, its spawner; tested with 6.1 (tests/test_hub.py)"),
+    "jupyterhub-idle-culler": ("2.0.0", "make hub: stops idle students' servers (a service the hub starts)"),
+    "aiohttp": (None, "tests/test_hub.py's and bench_classroom's client: login form, cookies, kernel websockets"),
+    "psutil": (None, "make hub stops every process the hub started; the hub tests read sockets and memory"),
 }
 # What PyPI's Linux torch wheel adds to the CPU wheel's requirements.
 CUDA_ONLY = re.compile(r"^(nvidia-.*|cuda-.*|triton)$")
