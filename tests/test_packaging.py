@@ -185,6 +185,7 @@ IMPORTED_UNDECLARED = {
     "graphviz": "bench/bench_graph.py's torchviz columns; they say why they are empty without it",
     "torchviz": "bench/bench_graph.py's torchviz columns; they say why they are empty without it",
     "jupyter-client": "bench/bench_widgets.py; installed with ipykernel and nbclient",
+    "ipython": "tests/test_widgets.py asks IPython's formatter what a notebook shows; installed with ipywidgets",
     "grandalf": "bench/bench_layout.py's crossing columns; make bench installs bench/requirements.txt apart, in .bench-site",
 }
 
