@@ -196,7 +196,8 @@ def imported_modules(folder: str) -> dict[str, str]:
     for path in (ROOT / folder).rglob("*.ipynb"):
         cells = json.loads(path.read_text())["cells"]
         code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
-        sources.append((path, "\n".join(line for cell in code for line in cell.splitlines() if line[:1] not in "%!")))
+        # an IPython line (%pip, !ls) becomes `pass`, indented as it was (the install cell's %pip sits in an except)
+        sources.append((path, "\n".join(re.sub(r"^(\s*)[%!].*", r"\1pass", cell, flags=re.M) for cell in code)))
     found = {}
     for path, source in sources:
         for node in ast.walk(ast.parse(source)):
