@@ -475,6 +475,20 @@ def test_ipython_displays_the_live_widget_and_its_picture(make):
     assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == widget.model_id
 
 
+@pytest.mark.parametrize("make", [*EXPLORERS, pytest.param(_stepper, id="stepper")])
+def test_only_ipywidgets_own_widgets_so_colab_needs_no_custom_widget_manager(make):
+    """Colab draws ipywidgets' own widgets; enable_custom_widget_manager() is for third-party ones."""
+    kinds, todo = set(), [make()]
+    while todo:
+        widget = todo.pop()
+        kinds.add(next(c.__name__ for c in type(widget).__mro__ if c.__module__.startswith("ipywidgets.")))
+        for module in (widget._model_module, widget._view_module):
+            assert module in {"@jupyter-widgets/controls", "@jupyter-widgets/base"}, (type(widget), module)
+        todo += getattr(widget, "children", ())
+    core = {"VBox", "HBox", "HTML", "FloatSlider", "IntSlider", "ToggleButtons", "Button"}
+    assert {"VBox", "HBox", "HTML"} < kinds <= core
+
+
 def test_the_ipywidgets_this_run_was_built_for():
     """`make test` runs the widget tests a second time in .venv-ipyw7 and says which ipywidgets it must have."""
     import ipywidgets
