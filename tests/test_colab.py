@@ -57,12 +57,20 @@ def test_the_title_cell_carries_this_notebooks_badges(path: Path):
     assert paragraphs[1] == tool.badges(path.name)
     assert f"blob/main/notebooks/{path.name})" in paragraphs[1]
     assert f"urlpath=lab/tree/notebooks/{path.name})" in paragraphs[1]
-    assert sum(source(c).count("colab-badge.svg") for c in cells(path)) == 1
+    assert sum(source(c).count(tool.COLAB_BADGE) for c in cells(path)) == 1
 
 
 def test_the_readme_carries_the_badges_of_the_first_notebook():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert readme.split("\n\n")[1] == tool.badges(NOTEBOOKS[0].name)
+    assert readme.split("\n\n")[1] == tool.badges(NOTEBOOKS[0].name, images="src_images/")
+
+
+def test_the_badge_pictures_are_drawn_by_tools_figures_and_need_no_network():
+    figures = (ROOT / "tools" / "figures.py").read_text()
+    for name in (tool.COLAB_BADGE, tool.BINDER_BADGE):
+        assert f'"{name}": badge_' in figures  # tests/test_figures.py checks the committed file is what it draws
+        svg = (ROOT / "src_images" / name).read_text(encoding="utf-8")
+        assert svg.startswith("<svg") and "http" not in svg.replace("http://www.w3.org/2000/svg", "")
 
 
 def test_the_tool_finds_nothing_to_change():

@@ -158,8 +158,6 @@ def test_outputs_hold_no_memory_addresses_and_chinese_pictures_name_a_cjk_font(p
 def test_embedded_images_exist(path: Path):
     for cell in cells(path):
         for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", source(cell)):
-            if target.startswith("https://"):  # the Colab and Binder badges: tests/test_colab.py
-                continue
             assert (path.parent / target).resolve().exists(), target
 
 

@@ -11,7 +11,9 @@ only reports what differs, and tests/test_colab.py fails until the files match.
   gradlab's widgets are ipywidgets' own, which Colab draws without
   ``enable_custom_widget_manager()`` (that is for third-party widgets).
 - Each notebook's title cell and the README carry an "Open in Colab" and a "Launch Binder"
-  badge, as plain Markdown images with links; the README's open the first notebook.
+  badge, as plain Markdown images with links; the README's open the first notebook. The
+  pictures are src_images/badge_*.svg (tools/figures.py), so pages show them offline; only
+  Colab, which opens a notebook file alone, shows their alt text instead.
 """
 
 from __future__ import annotations
@@ -27,9 +29,11 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 BRANCH = "main"  # the branch Colab and Binder open
 INSTALL_ID = "install-gradlab"  # the install cell's id in every notebook
-COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
-BINDER_BADGE = "https://mybinder.org/badge_logo.svg"
-BADGE_LINE = re.compile(r"^\[!\[[^\]]*\]\((?:https://colab\.research\.google\.com|https://mybinder\.org)/.*$", re.M)
+# The badges' pictures, drawn by tools/figures.py into src_images/ (no network needed to show them).
+COLAB_BADGE, BINDER_BADGE = "badge_colab.svg", "badge_binder.svg"
+BADGE_LINE = re.compile(
+    r"^\[!\[[^\]]*\]\([^)]*\)\]\((?:https://colab\.research\.google\.com|https://mybinder\.org)/.*$", re.M
+)
 
 
 def repository() -> str:
@@ -54,11 +58,15 @@ def binder_url(notebook: str, url: str | None = None) -> str:
     return f"https://mybinder.org/v2/gh/{owner}/{name}/{BRANCH}?urlpath=lab/tree/notebooks/{notebook}"
 
 
-def badges(notebook: str, url: str | None = None) -> str:
-    """One Markdown line: the Colab and Binder badges of one notebook (a file name in notebooks/)."""
+def badges(notebook: str, url: str | None = None, images: str = "../src_images/") -> str:
+    """One Markdown line: the Colab and Binder badges of one notebook (a file name in notebooks/).
+
+    ``images`` is the way from the page to src_images/: ``../src_images/`` from a notebook,
+    ``src_images/`` from the README.
+    """
     return (
-        f"[![在 Colab 中打开 / Open in Colab]({COLAB_BADGE})]({colab_url(notebook, url)}) "
-        f"[![在 Binder 中启动 / Launch Binder]({BINDER_BADGE})]({binder_url(notebook, url)})"
+        f"[![在 Colab 中打开 / Open in Colab]({images}{COLAB_BADGE})]({colab_url(notebook, url)}) "
+        f"[![在 Binder 中启动 / Launch Binder]({images}{BINDER_BADGE})]({binder_url(notebook, url)})"
     )
 
 
@@ -113,7 +121,7 @@ def main() -> int:
                 nbformat.write(notebook, path)
     readme = ROOT / "README.md"
     text = readme.read_text(encoding="utf-8")
-    new = with_badges(text, badges(first_notebook()))
+    new = with_badges(text, badges(first_notebook(), images="src_images/"))
     if new != text:
         stale.append(readme)
         if not args.check:
