@@ -73,7 +73,7 @@ def badges(notebook: str, url: str | None = None, images: str = "../src_images/"
 def install_cell(url: str | None = None) -> str:
     """The source of every notebook's install cell."""
     return (
-        "# 在 Colab 上安装 gradlab，已经装好时什么也不做 / Installs gradlab on Colab; does nothing where it is installed\n"
+        "# 没有 gradlab 时才安装（如 Colab）/ Installs gradlab only if missing (Colab)\n"
         "try:\n"
         "    import gradlab\n"
         "except ImportError:\n"
