@@ -15,10 +15,10 @@ CHP    := deploy/local/node_modules/.bin/configurable-http-proxy
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lab hub test notebooks images bench lock clean book
+.PHONY: help setup lab hub test test-ipywidgets7 notebooks images bench lock clean book
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,27 @@ test: setup $(CHP)  ## every test: lint, types, unit tests, doctests, README, no
 	$(VENV)/bin/ruff format --check gradlab tests tools bench
 	$(VENV)/bin/mypy gradlab
 	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg tests gradlab README.md notebooks
+	@$(MAKE) --no-print-directory test-ipywidgets7
+
+# A second, small environment: the widget tests again under Colab's ipywidgets 7.7 (and its IPython 7,
+# ipykernel 6), from constraints-ipywidgets7.txt (tools/lock_ipywidgets7.py). torch as in .venv: pip
+# takes this machine's CPU wheel, and a torch 2.13.0 already in .venv-ipyw7 is kept. gradlab itself is
+# not installed there: pytest imports it from this folder.
+VENV7  := .venv-ipyw7
+STAMP7 := $(VENV7)/.installed-$(shell cat constraints-ipywidgets7.txt | sha256sum | cut -c1-16)
+IPYW7  := $(shell sed -n 's/^ipywidgets==\([^ ]*\).*/\1/p' constraints-ipywidgets7.txt)
+WIDGET_TESTS := tests/test_widgets.py tests/test_stepper.py gradlab/widgets.py gradlab/stepper.py gradlab/_widget_box.py
+
+$(STAMP7): constraints-ipywidgets7.txt
+	@test -x $(VENV7)/bin/python || $(PYTHON) -m venv $(VENV7)
+	@$(VENV7)/bin/python -c "import importlib.metadata as m; assert m.version('torch').split('+')[0] == '2.13.0'" 2>/dev/null \
+	  || $(VENV7)/bin/python -m pip install --quiet "torch==2.13.0"
+	$(VENV7)/bin/python -m pip install --quiet --require-hashes -r constraints-ipywidgets7.txt
+	@rm -f $(VENV7)/.installed-*
+	@touch $@
+
+test-ipywidgets7: $(STAMP7)  ## the widget tests under ipywidgets 7.7, Colab's (.venv-ipyw7; part of make test)
+	GRADLAB_EXPECT_IPYWIDGETS=$(IPYW7) $(VENV7)/bin/python -m pytest $(WIDGET_TESTS)
 
 notebooks: setup  ## re-execute every notebook in place from a fresh kernel
 	$(PY) tools/run_notebooks.py notebooks/*.ipynb
@@ -72,6 +93,7 @@ $(UV):  # uv resolves the lock; it lives in its own venv, not in the project's
 
 lock: $(UV)  ## re-resolve constraints.txt from pyproject.toml (uv: markers and hashes)
 	$(PYTHON) tools/lock.py --uv $(UV) constraints.txt
+	$(PYTHON) tools/lock_ipywidgets7.py --uv $(UV) constraints-ipywidgets7.txt
 
 # The link a teacher hands out (deploy/README.md): log in, get a copy of the notebooks, open one.
 .PHONY: class-link
@@ -83,5 +105,5 @@ class-link:  ## print the class's nbgitpuller link: make class-link HUB=https://
 	@$(PYTHON) tools/class_link.py --hub "$(HUB)" --branch "$(BRANCH)" --notebook "$(NOTEBOOK)" $(if $(REPO),--repo "$(REPO)")
 
 clean:  ## remove .venv, caches and test artifacts (never touches notebooks/)
-	rm -rf $(VENV) .venv-lock .bench-site .pytest_cache .hypothesis .ruff_cache test-artifacts *.egg-info book/_build deploy/local/node_modules
+	rm -rf $(VENV) $(VENV7) .venv-lock .bench-site .pytest_cache .hypothesis .ruff_cache test-artifacts *.egg-info book/_build deploy/local/node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -30,6 +30,7 @@ from gradlab._format import plain
 from gradlab._labels import tensor_text
 from gradlab._messages import bilingual
 from gradlab._trace_picture import TraceView
+from gradlab._widget_box import PictureBox
 from gradlab.trace import BackwardTrace, trace_backward
 
 __all__ = ["BackwardStepper", "StepperState", "backward_stepper"]
@@ -174,7 +175,7 @@ def step_state(trace: BackwardTrace, step: int) -> StepperState:
     )
 
 
-class BackwardStepper(widgets.VBox):
+class BackwardStepper(PictureBox):
     """The widget :func:`backward_stepper` returns: buttons and a step slider, the picture, the words."""
 
     state: StepperState
@@ -242,15 +243,6 @@ class BackwardStepper(widgets.VBox):
     def _summary(self) -> str:
         st = self.state
         return f"backward_stepper(step {st['step']} of {st['total']}): {st['text_en']}"
-
-    def __repr__(self) -> str:
-        return self._summary()
-
-    def _repr_mimebundle_(self, **kwargs: object) -> dict[str, object]:
-        bundle = super()._repr_mimebundle_(**kwargs) or {}
-        bundle["text/plain"] = self._summary()
-        bundle["image/svg+xml"] = self.static_svg()
-        return bundle
 
 
 def backward_stepper(loss_or_trace: object) -> BackwardStepper:

@@ -26,7 +26,8 @@ executed headless and viewed on GitHub or nbviewer), an explorer shows a
 static SVG picture of its current state instead.
 
 Numbers: ``_explorer_math``; the notes under them: ``_explorer_notes``;
-pictures: ``_explorer_pictures`` and ``_plot``; argument checks: ``_checks``.
+pictures: ``_explorer_pictures`` and ``_plot``; argument checks: ``_checks``; the
+display (live widget plus static picture, on ipywidgets 7.7 and 8): ``_widget_box``.
 Here: the sliders and the readouts.
 
 This module imports ipywidgets; ``import gradlab`` does not import it.
@@ -53,6 +54,7 @@ from gradlab._format import fixed, plain
 from gradlab._messages import bilingual
 from gradlab._style import EXPLORER
 from gradlab._svg import Svg, text_width, wrap
+from gradlab._widget_box import PictureBox
 from gradlab.stepper import BackwardStepper, StepperState, backward_stepper
 
 __all__ = [
@@ -147,7 +149,7 @@ def _float_slider(name: str, description: str, value: float, bounds: tuple[float
     return _mark(slider, name)
 
 
-class _Explorer(widgets.VBox, Generic[State]):
+class _Explorer(PictureBox, Generic[State]):
     """Sliders on top; below them an SVG picture and a readout, both ``ipywidgets.HTML``."""
 
     kind = ""
@@ -196,18 +198,6 @@ class _Explorer(widgets.VBox, Generic[State]):
     def static_svg(self) -> str:
         """The picture plus the readout as one SVG, for viewers without a widget frontend."""
         raise NotImplementedError
-
-    def _summary(self) -> str:
-        raise NotImplementedError
-
-    def __repr__(self) -> str:
-        return self._summary()
-
-    def _repr_mimebundle_(self, **kwargs: object) -> dict[str, object]:
-        bundle = super()._repr_mimebundle_(**kwargs) or {}
-        bundle["text/plain"] = self._summary()
-        bundle["image/svg+xml"] = self.static_svg()
-        return bundle
 
 
 class MseExplorer(_Explorer[MseState]):

@@ -42,8 +42,10 @@ def exercise_cells(exercise_id: str) -> tuple[Path, list[dict]]:
 
 
 def run_cell(text: str, namespace: dict[str, Any]) -> Any:
-    """Execute a cell like a kernel does: the value of a final expression is returned."""
-    tree = ast.parse(text)
+    """Execute a cell like a kernel does: the value of a final expression is returned (IPython syntax such as %pip allowed)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    tree = ast.parse(TransformerManager().transform_cell(text))
     last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
     exec(compile(tree, "<cell>", "exec"), namespace)
     if last is None:

@@ -198,6 +198,7 @@ IMPORTED_UNDECLARED = {
     "graphviz": "bench/bench_graph.py's torchviz columns; they say why they are empty without it",
     "torchviz": "bench/bench_graph.py's torchviz columns; they say why they are empty without it",
     "jupyter-client": "bench/bench_widgets.py; installed with ipykernel and nbclient",
+    "ipython": "tests/test_widgets.py asks IPython's formatter what a notebook shows; installed with ipywidgets",
     "grandalf": "bench/bench_layout.py's crossing columns; make bench installs bench/requirements.txt apart, in .bench-site",
 }
 
@@ -208,7 +209,8 @@ def imported_modules(folder: str) -> dict[str, str]:
     for path in (ROOT / folder).rglob("*.ipynb"):
         cells = json.loads(path.read_text())["cells"]
         code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
-        sources.append((path, "\n".join(line for cell in code for line in cell.splitlines() if line[:1] not in "%!")))
+        # an IPython line (%pip, !ls) becomes `pass`, indented as it was (the install cell's %pip sits in an except)
+        sources.append((path, "\n".join(re.sub(r"^(\s*)[%!].*", r"\1pass", cell, flags=re.M) for cell in code)))
     found = {}
     for path, source in sources:
         for node in ast.walk(ast.parse(source)):

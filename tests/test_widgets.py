@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from gradlab.widgets import (
     SoftmaxExplorer,
     SoftmaxState,
     _float_slider,
+    backward_stepper,
     descent_explorer,
     mse_explorer,
     softmax_explorer,
@@ -473,6 +475,52 @@ def _fits(svg: str) -> None:
         w = text_width(unescape(text), float(size))
         left = {"start": float(x), "middle": float(x) - w / 2, "end": float(x) - w}[anchor]
         assert 0 <= left and left + w <= width, f"{text!r} overflows: {left:g} to {left + w:g} of {width:g}"
+
+
+def _stepper():
+    x, w = torch.tensor([1.0]), torch.tensor([2.0], requires_grad=True)
+    return backward_stepper((x * w - 1).pow(2).sum())
+
+
+@pytest.mark.parametrize("make", [*EXPLORERS, pytest.param(_stepper, id="stepper")])
+def test_ipython_displays_the_live_widget_and_its_picture(make):
+    """What a notebook shows: IPython's own formatter, on ipywidgets 8 and on 7.7 (Colab's, `make test`'s .venv-ipyw7).
+
+    ipywidgets 7 displays a widget by itself (``_ipython_display_``) with the live view and text only;
+    gradlab's widgets decline that, so IPython asks ``_repr_mimebundle_``, as on ipywidgets 8.
+    """
+    from IPython.core.formatters import DisplayFormatter
+
+    widget = make()
+    data, _ = DisplayFormatter().format(widget)
+    assert set(data) == {"application/vnd.jupyter.widget-view+json", "image/svg+xml", "text/plain"}
+    assert data == widget._repr_mimebundle_()
+    assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == widget.model_id
+
+
+@pytest.mark.parametrize("make", [*EXPLORERS, pytest.param(_stepper, id="stepper")])
+def test_only_ipywidgets_own_widgets_so_colab_needs_no_custom_widget_manager(make):
+    """Colab draws ipywidgets' own widgets; enable_custom_widget_manager() is for third-party ones."""
+    kinds, todo = set(), [make()]
+    while todo:
+        widget = todo.pop()
+        kinds.add(next(c.__name__ for c in type(widget).__mro__ if c.__module__.startswith("ipywidgets.")))
+        for module in (widget._model_module, widget._view_module):
+            assert module in {"@jupyter-widgets/controls", "@jupyter-widgets/base"}, (type(widget), module)
+        todo += getattr(widget, "children", ())
+    core = {"VBox", "HBox", "HTML", "FloatSlider", "IntSlider", "ToggleButtons", "Button"}
+    assert {"VBox", "HBox", "HTML"} < kinds <= core
+
+
+def test_the_ipywidgets_this_run_was_built_for():
+    """`make test` runs the widget tests a second time in .venv-ipyw7 and says which ipywidgets it must have."""
+    import ipywidgets
+
+    expected = os.environ.get("GRADLAB_EXPECT_IPYWIDGETS")
+    if expected:
+        assert ipywidgets.__version__ == expected
+    else:
+        assert ipywidgets.__version__.split(".")[0] in {"7", "8"}
 
 
 @pytest.mark.parametrize("make", EXPLORERS)

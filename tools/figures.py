@@ -24,9 +24,18 @@ import torch.nn.functional as F
 import gradlab
 from gradlab._format import plain
 from gradlab._paint import MplPainter, Painter
-from gradlab._svg import Point
+from gradlab._svg import Point, Svg, fmt, text_width
 
-__all__ = ["FIGURES", "build_all", "gradient_api", "mse_backward", "mse_explorer", "mse_graph"]
+__all__ = [
+    "FIGURES",
+    "badge_binder",
+    "badge_colab",
+    "build_all",
+    "gradient_api",
+    "mse_backward",
+    "mse_explorer",
+    "mse_graph",
+]
 
 
 @dataclass(frozen=True)
@@ -173,7 +182,35 @@ def mse_explorer(path: Path) -> None:
     path.write_text(explorer(x=1.0, w=2.0, target=1.0).static_svg(), encoding="utf-8")
 
 
+def _badge(path: Path, left: str, right: str, color: str) -> None:
+    """A two-part badge, grey then ``color``, white words: the Colab and Binder links' pictures.
+
+    Drawn here rather than loaded from colab.research.google.com or mybinder.org, so a page
+    that shows it needs no network (JupyterLab offline, the book site, its browser test).
+    """
+    size, pad, height = 11, 6, 20
+    a, b = text_width(left, size) + 2 * pad, text_width(right, size) + 2 * pad
+    s = Svg(a + b, height)
+    s.rect(0, 0, a + b, height, rx=3, fill="#555")
+    s.path(f"M{fmt(a)} 0h{fmt(b - 3)}a3 3 0 0 1 3 3v14a3 3 0 0 1-3 3h-{fmt(b - 3)}z", fill=color)
+    s.text(a / 2, 14, left, size=size, anchor="middle", fill="#fff")
+    s.text(a + b / 2, 14, right, size=size, anchor="middle", fill="#fff")
+    path.write_text(str(s), encoding="utf-8")
+
+
+def badge_colab(path: Path) -> None:
+    """The "open in Colab" badge of the README and each notebook (tools/colab_binder.py writes the links)."""
+    _badge(path, "Colab", "打开 / Open", "#c26100")
+
+
+def badge_binder(path: Path) -> None:
+    """The "launch Binder" badge of the README and each notebook (tools/colab_binder.py writes the links)."""
+    _badge(path, "Binder", "启动 / Launch", "#33689a")
+
+
 FIGURES: dict[str, Callable[[Path], None]] = {
+    "badge_binder.svg": badge_binder,
+    "badge_colab.svg": badge_colab,
     "gradient_API.png": gradient_api,
     "mse_graph.svg": mse_graph,
     "mse_backward.svg": mse_backward,

@@ -214,7 +214,7 @@ def test_notebook_page(page, site: Path, notebook: Path):
     assert links["colab"] in shown["links"] and links["binder"] in shown["links"]
     page.locator(".dropdown-launch-buttons button").click()
     for href in links.values():
-        assert page.locator(f'a[href="{href}"]').is_visible()
+        assert page.locator(f'.dropdown-launch-buttons a[href="{href}"]').is_visible()
     page.keyboard.press("Escape")
 
     # Each solution collapsed, and readable once opened (the cell's toggle, then the solution's own).
