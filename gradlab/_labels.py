@@ -21,12 +21,25 @@ from gradlab._style import NODE
 if TYPE_CHECKING:
     from gradlab.graph import Node
 
-__all__ = ["NO_GRAD", "clean", "cut", "saved_line", "shape_of", "tensor_lines", "tensor_text", "value_text"]
+__all__ = [
+    "NO_GRAD",
+    "clean",
+    "cut",
+    "grad_fn_line",
+    "grad_line",
+    "is_grad_line",
+    "saved_line",
+    "shape_of",
+    "tensor_lines",
+    "tensor_text",
+    "value_text",
+]
 
 _SMALL = 6  # tensors with at most this many elements are shown whole
 _MAX_LINE = 60  # characters; longer label lines are cut with "..."
 _REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+_REFERENCE = re.compile(r"[^\W\d]\w*(?:\.\w+|\[[^\[\]]+\])*")  # y, model.0.weight, outs[0], d["w"]
 #: A leaf's grad line before backward wrote its ``.grad`` ("中文 / English", see gradlab._paint.english).
 NO_GRAD = NODE["no_grad"]
 
@@ -52,7 +65,7 @@ def _nested(values: Any) -> str:
 
 def _dims(shape: Any) -> str:
     dims = list(shape)
-    return "scalar" if not dims else "(" + ", ".join(map(str, dims)) + ("," if len(dims) == 1 else "") + ")"
+    return NODE["scalar"] if not dims else "(" + ", ".join(map(str, dims)) + ("," if len(dims) == 1 else "") + ")"
 
 
 def shape_of(tensor: torch.Tensor) -> tuple[int, ...] | None:
@@ -97,7 +110,7 @@ def tensor_text(tensor: torch.Tensor) -> str:
     """A short text for a tensor's values: whole when small, a summary when large.
 
     Values are moved to the CPU for the text only. Sparse tensors show their
-    stored values, nested tensors all their parts' values, meta tensors none.
+    stored values (``values()``), nested tensors all their parts' values, meta tensors none.
 
     Example:
         >>> tensor_text(torch.tensor([2.0, 0.25]))
@@ -107,7 +120,7 @@ def tensor_text(tensor: torch.Tensor) -> str:
         >>> tensor_text(torch.full((10,), 3e38))
         'mean=3e+38 min=3e+38 max=3e+38'
         >>> tensor_text(torch.eye(3).to_sparse())
-        'nnz=3 stored [1., 1., 1.]'
+        'nnz=3 values() [1., 1., 1.]'
         >>> tensor_text(torch.empty(4, device="meta"))
         '(元张量没有值 / meta tensor: no values)'
     """
@@ -122,7 +135,7 @@ def tensor_text(tensor: torch.Tensor) -> str:
         if data.numel() <= _SMALL:
             return _summary(data.to_dense())
         stored = data.coalesce().values() if data.layout == torch.sparse_coo else data.values()
-        return f"nnz={stored.numel()} stored {_summary(stored)}"
+        return f"nnz={stored.numel()} values() {_summary(stored)}"
     except (RuntimeError, NotImplementedError, TypeError, ValueError):
         return f"({NODE['unreadable']})"
 
@@ -148,11 +161,43 @@ def cut(line: str) -> str:
     return line if len(line) <= _MAX_LINE else line[: _MAX_LINE - 3] + "..."
 
 
+def grad_line(grad: torch.Tensor | None) -> str:
+    """The line of a leaf's ``.grad``: its values, or that backward has not written it yet.
+
+    Example:
+        >>> grad_line(torch.tensor([-2.0])), grad_line(None)
+        ('梯度 / grad [-2.]', '梯度还没算出 / grad: not computed yet')
+    """
+    return NO_GRAD if grad is None else f"{NODE['grad']} {tensor_text(grad)}"
+
+
+def is_grad_line(line: str) -> bool:
+    """Whether a box line is a :func:`grad_line` (possibly cut)."""
+    return line == NO_GRAD or line.startswith(NODE["grad"] + " ")
+
+
+def grad_fn_line(tensor_name: str) -> str:
+    """The line naming the tensor a function box is the ``grad_fn`` of, written as code.
+
+    Example:
+        >>> grad_fn_line("mse"), grad_fn_line('d["w"]'), grad_fn_line("x*w")
+        ('mse.grad_fn', 'd["w"].grad_fn', '(x*w).grad_fn')
+    """
+    return f"{tensor_name}.grad_fn" if _REFERENCE.fullmatch(tensor_name) else f"({tensor_name}).grad_fn"
+
+
 def tensor_lines(name: str, tensor: torch.Tensor, *, show_grad: bool) -> list[str]:
-    lines = [name, _shape_text(tensor), f"value {tensor_text(tensor)}"]
+    """The lines of a tensor's box: its name, shape and dtype, values, and ``.grad`` if ``show_grad``.
+
+    Example:
+        >>> tensor_lines("w", torch.tensor([2.0], requires_grad=True), show_grad=True)
+        ['w', '(1,) float32', '值 / value [2.]', '梯度还没算出 / grad: not computed yet']
+        >>> tensor_lines("y", torch.tensor(1.0), show_grad=False)
+        ['y', '标量 / scalar float32', '值 / value 1.']
+    """
+    lines = [name, _shape_text(tensor), f"{NODE['value']} {tensor_text(tensor)}"]
     if show_grad:
-        held = tensor.grad
-        lines.append(NO_GRAD if held is None else f"grad {tensor_text(held)}")
+        lines.append(grad_line(tensor.grad))
     return lines
 
 

@@ -83,9 +83,13 @@ LEGEND = {
 #: The legend's first row when ``draw(..., depth=...)`` or ``only=...`` left nodes out, in parentheses.
 HIDDEN = "还有 {n} 个节点没画 / {n} more nodes not drawn"
 
-#: Words in the graph's boxes (gradlab._labels): a leaf's ``.grad`` before backward, saved values
-#: that cannot be shown, values that cannot be read. Those in parentheses are written without them.
+#: Words in the graph's boxes (gradlab._labels): what a tensor's lines hold (shape, value, ``.grad``), a
+#: leaf's ``.grad`` before backward, saved values that cannot be shown, values that cannot be read. Those in
+#: parentheses are written without them. Code stays code: dtypes, ``y.grad_fn``, ``mean=``, ``values()``.
 NODE = {
+    "scalar": "标量 / scalar",  # the shape of a 0-d tensor, e.g. "标量 / scalar float32"
+    "value": "值 / value",  # before the values, e.g. "值 / value [2.]"
+    "grad": "梯度 / grad",  # before the .grad, e.g. "梯度 / grad [-2.]"
     "no_grad": "梯度还没算出 / grad: not computed yet",
     "freed": "已被 backward/grad 释放 / freed by backward/grad",
     "stale": "保存后被原地修改，backward 会出错 / changed in place: backward fails",

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from gradlab._labels import NO_GRAD, tensor_text
+from gradlab._labels import grad_line, is_grad_line, tensor_text
 from gradlab._paint import Painter
 from gradlab._style import (
     CURRENT,
@@ -212,9 +212,8 @@ class TraceView(GraphView):
 def _box_texts(box: Box, leaf_grad: dict[int, torch.Tensor | None]) -> list[tuple[str, str]]:
     if box.node.id not in leaf_grad:
         return box.lines
-    grad = leaf_grad[box.node.id]
-    line = NO_GRAD if grad is None else f"grad {tensor_text(grad)}"
-    return [(line, role) if text.startswith("grad") or text == NO_GRAD else (text, role) for text, role in box.lines]
+    line = grad_line(leaf_grad[box.node.id])
+    return [(line, role) if role != "title" and is_grad_line(text) else (text, role) for text, role in box.lines]
 
 
 def _paint_box(box: Box, state: str, lines: list[tuple[str, str]], painter: Painter) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from gradlab._labels import clean, cut, saved_line, shape_of, tensor_lines, tensor_text, value_text
+from gradlab._labels import clean, cut, grad_fn_line, saved_line, shape_of, tensor_lines, tensor_text, value_text
 from gradlab._messages import bilingual
 from gradlab._names import caller_names, check_names, flatten_outputs
 from gradlab._saved import plain, read_saved, small_copy
@@ -369,7 +369,7 @@ class _Builder:
         tensor_name = self.fn_names.get(key)
         node = self._new("function", name, tensor_name=None if tensor_name is None else clean(tensor_name), obj=fn)
         self.seen_fn[key] = node.id
-        lines = [name] + ([f"grad_fn of {node.tensor_name}"] if node.tensor_name else [])
+        lines = [name] + ([grad_fn_line(node.tensor_name)] if node.tensor_name else [])
         for attribute, value, state in read_saved(fn):
             saved = self._new("saved", attribute, freed=state == "freed", stale=state == "stale")
             if state not in ("", "freed", "stale"):
@@ -488,7 +488,7 @@ def build_graph(
         >>> print(graph.find("w").label)
         w
         (1,) float32
-        value [2.]
+        值 / value [2.]
         梯度还没算出 / grad: not computed yet
         >>> mse.backward()
         >>> [n.name for n in build_graph(mse).nodes if n.freed]

@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from gradlab._labels import saved_line
+from gradlab._labels import grad_fn_line, saved_line
 from gradlab._messages import bilingual
 from gradlab._svg import text_width
 from gradlab.graph import Graph, Node, gc_paused
@@ -80,7 +80,7 @@ def box_lines(node: Node, graph: Graph, show_saved: bool, *, saved: list[Node] |
         return [(label[0], "title")] + [(line, "text") for line in label[1:]]
     lines = [(node.name, "title")]
     if node.tensor_name:
-        lines.append((f"grad_fn of {node.tensor_name}", "text"))
+        lines.append((grad_fn_line(node.tensor_name), "text"))
     if show_saved:
         if saved is None:
             saved = [graph.nodes[child] for child in graph.children(node.id, saved=True)]

@@ -242,7 +242,7 @@ class BackwardStepper(PictureBox):
 
     def _summary(self) -> str:
         st = self.state
-        return f"backward_stepper(step {st['step']} of {st['total']}): {st['text_en']}"
+        return f"backward_stepper(第 {st['step']} / {st['total']} 步 · step {st['step']} of {st['total']}):\n{st['text_zh']}\n{st['text_en']}"
 
 
 def backward_stepper(loss_or_trace: object) -> BackwardStepper:

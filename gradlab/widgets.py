@@ -261,7 +261,8 @@ class MseExplorer(_Explorer[MseState]):
         st = self.state
         return (
             f"mse_explorer(x={fixed(st['x'], 2)}, w={fixed(st['w'], 2)}, target={fixed(st['target'], 2)}): "
-            f"loss={fixed(st['loss'])}, grad={fixed(st['grad'])}, 2·x·(x·w − target)={fixed(st['grad_formula'])}"
+            f"损失 / loss = {fixed(st['loss'])}, autograd.grad = {fixed(st['grad'])}, "
+            f"手算 / by hand = {fixed(st['grad_formula'])}"
         )
 
 
@@ -303,7 +304,8 @@ class SoftmaxExplorer(_Explorer[SoftmaxState]):
             '<div class="gradlab-readout" data-explorer="softmax" style="font-family: monospace; line-height: 1.7">'
             f"<div>概率 / p = softmax(a, dim=0) = [{p}]</div>"
             f"<div>sum(p) = {_span('sum_p', st['sum_p'])}</div>"
-            f'<div>第 <span class="gradlab-value" data-name="i">{i}</span> 行 / row i of the Jacobian:</div>'
+            f'<div>雅可比矩阵下标 i=<span class="gradlab-value" data-name="i">{i}</span> 的行 / '
+            f"row i={i} of the Jacobian:</div>"
             f"<div>autograd.grad(p[{i}], [a], retain_graph=True) = [{row}]</div>"
             f"<div>行和 / row sum = {_span('row_sum', st['row_sum'])}</div>"
             '<div class="gradlab-note" style="max-width: 520px; color: #555; line-height: 1.4">'
@@ -331,7 +333,7 @@ class SoftmaxExplorer(_Explorer[SoftmaxState]):
         st = self.state
         return (
             "softmax_explorer(logits=(" + ", ".join(fixed(v, 2) for v in st["logits"]) + ")): "
-            "p=[" + ", ".join(fixed(v) for v in st["p"]) + "]"
+            f"{EXPLORER['p']} = [" + ", ".join(fixed(v) for v in st["p"]) + "]"
         )
 
 
@@ -395,7 +397,7 @@ class DescentExplorer(_Explorer[DescentState]):
         return (
             '<div class="gradlab-readout" data-explorer="descent" style="font-family: monospace; line-height: 1.5">'
             f"<div>最终 / final w = {_span('w_final', st['w_final'])}, "
-            f"loss = {_span('loss_final', st['loss_final'])}</div>"
+            f"损失 / loss = {_span('loss_final', st['loss_final'])}</div>"
             f'<div class="gradlab-note" data-name="note" style="max-width: 520px; color: #a33">{note}</div>'
             '<pre style="margin: 4px 0">for step in range(steps):\n'
             "    loss = (target - x * w) ** 2\n"
@@ -405,16 +407,23 @@ class DescentExplorer(_Explorer[DescentState]):
             "    w.grad.zero_()         # 清零 / zero it, or the next backward() adds to it</pre>"
             "<style>.gradlab-steps td, .gradlab-steps th {padding: 0 0.7em; text-align: right}</style>"
             '<div style="max-height: 200px; overflow-y: auto"><table class="gradlab-steps">'
-            "<tr><th>step</th><th>w</th><th>loss</th><th>w.grad</th></tr>" + "".join(rows) + "</table></div></div>"
+            f"<tr><th>{EXPLORER['step']}</th><th>w</th><th>损失 / loss</th><th>w.grad</th></tr>"
+            + "".join(rows)
+            + "</table></div></div>"
         )
 
     def static_svg(self) -> str:
         st = self.state
-        lines = [
+        summary = (
             f"x = {fixed(st['x'], 2)}, target = {fixed(st['target'], 2)}, lr = {fixed(st['lr'], 2)}, steps = {st['steps']}: "
-            f"w {fixed(st['path'][0])} -> {fixed(st['w_final'])}, loss {fixed(st['losses'][0])} -> {fixed(st['loss_final'])}",
-        ]
-        s = Svg(max(DESCENT_SIZE[0], text_width(lines[0], 11) + 20), DESCENT_SIZE[1] + 40)
+            f"w {fixed(st['path'][0])} -> {fixed(st['w_final'])}, "
+            f"损失 / loss {fixed(st['losses'][0])} -> {fixed(st['loss_final'])}"
+        )
+        width = max(DESCENT_SIZE[0], text_width(summary, 11) + 20)
+        lines = [summary]
+        for line in st["note"].splitlines():  # the note in full, under the numbers: Chinese line, then English
+            lines += wrap(line, width - 20, 11)
+        s = Svg(width, DESCENT_SIZE[1] + 22 + 18 * len(lines))
         draw_descent(s, self.state)
         _text_lines(s, 10, DESCENT_SIZE[1] + 20, lines, size=11)
         return str(s)
@@ -423,8 +432,8 @@ class DescentExplorer(_Explorer[DescentState]):
         st = self.state
         return (
             f"descent_explorer(x={fixed(st['x'], 2)}, w={fixed(st['path'][0], 2)}, target={fixed(st['target'], 2)}, "
-            f"lr={fixed(st['lr'], 2)}, steps={st['steps']}): w_final={fixed(st['w_final'])}, "
-            f"loss_final={fixed(st['loss_final'])}"
+            f"lr={fixed(st['lr'], 2)}, steps={st['steps']}): 最终 / final w = {fixed(st['w_final'])}, "
+            f"损失 / loss = {fixed(st['loss_final'])}"
         )
 
 

@@ -197,8 +197,8 @@ def test_draw_shows_the_device_and_is_valid_svg():
     assert w.grad.device.type == "cuda"  # w: also the name build_graph finds for the leaf
     after = gradlab.draw(mse).to_svg()  # .grad on the device is read for the label
     ET.fromstring(after)
-    assert "grad [2.]" in after
-    assert gradlab.build_graph(mse).find("w").label == f"w\n(1,) float32 {DEVICE}\nvalue [2.]\ngrad [2.]"
+    assert "梯度 / grad [2.]" in after
+    assert gradlab.build_graph(mse).find("w").label == f"w\n(1,) float32 {DEVICE}\n值 / value [2.]\n梯度 / grad [2.]"
 
 
 def seed_labels(device: str) -> list[str]:

@@ -25,6 +25,7 @@ import gradlab
 import gradlab.dot
 import gradlab.render
 from gradlab import Graph, GraphView, build_graph, draw
+from gradlab._paint import english
 from gradlab.layout import pav as _pav
 
 # --- Reference traversal ------------------------------------------------------
@@ -106,9 +107,9 @@ def test_seed_mse_graph_matches_reference_and_reads_well():
         "mse", "MseLossBackward0", "MulBackward0", "AccumulateGrad", "w",
     ]  # fmt: skip
     out = graph.find("mse")
-    assert out.label.splitlines() == ["mse", "scalar float32", "value 1."]
+    assert out.label.splitlines() == ["mse", "标量 / scalar float32", "值 / value 1."]
     leaf = graph.find("w")
-    assert leaf.label.splitlines() == ["w", "(1,) float32", "value [2.]", "梯度还没算出 / grad: not computed yet"]
+    assert leaf.label.splitlines() == ["w", "(1,) float32", "值 / value [2.]", "梯度还没算出 / grad: not computed yet"]
     assert leaf.grad is None and torch.equal(leaf.value, torch.tensor([2.0]))
     saved = {n.name: n for n in graph.nodes if n.kind == "saved"}
     assert saved["_saved_reduction"].value == 1
@@ -121,7 +122,7 @@ def test_seed_mse_graph_matches_reference_and_reads_well():
 
     mse.backward()
     after = build_graph(mse)
-    assert after.find("w").label.splitlines()[-1] == "grad [2.]"
+    assert after.find("w").label.splitlines()[-1] == "梯度 / grad [2.]"
     assert torch.equal(after.find("w").grad, torch.tensor([2.0]))
 
 
@@ -160,7 +161,7 @@ def test_two_layer_mlp_matches_reference_and_names_parameters():
     assert leaves == ["model.0.bias", "model.0.weight", "model.2.bias", "model.2.weight"]
     weight = graph.find("model.0.weight")
     assert weight.shape == (4, 3)
-    assert weight.label.splitlines()[2].startswith("value mean=")  # 12 numbers: a summary
+    assert weight.label.splitlines()[2].startswith("值 / value mean=")  # 12 numbers: a summary
     svg = draw(loss).to_svg()
     assert "AddmmBackward0" in svg and "TanhBackward0" in svg
 
@@ -172,11 +173,11 @@ def test_double_backward_graph():
     assert dy.grad_fn is not None
     graph = build_graph(dy)
     assert_matches_reference(graph, dy)
-    assert graph.find("dy").label.splitlines()[-1] == "value 12."
+    assert graph.find("dy").label.splitlines()[-1] == "值 / value 12."
     both = build_graph(y, dy)
     assert_matches_reference(both, y, dy)
     assert sum(n.kind == "leaf" for n in both.nodes) == 1  # x appears once
-    assert both.find("x").label.splitlines()[1] == "scalar float32"
+    assert both.find("x").label.splitlines()[1] == "标量 / scalar float32"
     (d2y,) = torch.autograd.grad(dy, x)
     assert d2y.item() == 12.0
     assert "freed by backward" in draw(dy).to_svg()
@@ -307,9 +308,9 @@ def test_chinese_names_are_drawn_as_written_everywhere():
     view = draw(损失, names={"权重": w})
     assert [n.name for n in view.graph.nodes if n.kind in ("output", "leaf")] == ["损失", "权重"]
     assert view.graph.nodes[0].label.splitlines()[0] == "损失"
-    assert "grad_fn of 损失" in view.graph.nodes[1].label
+    assert "损失.grad_fn" in view.graph.nodes[1].label
     for text in (view.to_svg(), view.to_dot()):
-        assert "损失" in text and "权重" in text and "grad_fn of 损失" in text
+        assert "损失" in text and "权重" in text and "损失.grad_fn" in text
         assert "\\u" not in text and "\\\\" not in text  # no escapes, not double-escaped
 
 
@@ -325,8 +326,41 @@ def test_legend_and_node_text_are_chinese_first_then_english():
             zh, sep, en = line.partition(" / ")
             assert sep and any(ord(ch) > 0x2E80 for ch in zh) and en.isascii(), line
     assert "_saved_self = (已被 backward/grad 释放 / freed by backward/grad)</text>" in svg
-    assert ">输入</text>" in svg and "grad [6.]" in svg
+    assert ">输入</text>" in svg and ">梯度 / grad [6.]</text>" in svg
     assert "Noto Sans Mono CJK SC" in svg.split(">", 1)[0]  # the font stack names CJK fonts
+
+
+def test_box_words_are_chinese_first_then_english_and_code_stays_code():
+    x = torch.tensor([3.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    graph = build_graph(y, names={"输入": x})
+    out, total, leaf = graph.find("y"), graph.find("SumBackward0"), graph.find("输入")
+    assert out.label.splitlines() == ["y", "标量 / scalar float32", "值 / value 9."]
+    assert leaf.label.splitlines() == ["输入", "(1,) float32", "值 / value [3.]", "梯度 / grad [6.]"]
+    assert total.label.splitlines()[:2] == ["SumBackward0", "y.grad_fn"]  # code, the same in both languages
+    # Without a CJK font the picture keeps the English, which is the words before they were bilingual.
+    assert [english(line) for line in out.label.splitlines()] == ["y", "scalar float32", "value 9."]
+    assert [english(line) for line in leaf.label.splitlines()[2:]] == ["value [3.]", "grad [6.]"]
+    for line in out.label.splitlines()[1:] + leaf.label.splitlines()[2:]:  # both languages, Chinese first
+        zh, sep, en = line.partition(" / ")
+        assert sep and re.search("[\u4e00-\u9fff]", zh) and re.fullmatch("[ -~]+", en), line
+    svg = draw(y, names={"输入": x}).to_svg()
+    for line in ("标量 / scalar float32", "值 / value 9.", "y.grad_fn", "梯度 / grad [6.]"):
+        assert f">{line}</text>" in svg
+
+
+def test_a_grad_fn_line_is_python_that_names_the_function():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    outs = [x * 2]
+    d = {"w": x.sin()}
+    graph = build_graph(outs[0], d["w"])
+    lines = {n.name: n.label.splitlines()[1] for n in graph.nodes if n.kind == "function"}
+    assert lines["MulBackward0"] == "outs[0].grad_fn"
+    assert lines["SinBackward0"] == 'd["w"].grad_fn'
+    product = x * 3
+    named = build_graph(product, names={"x·3 + 0": product})  # not a Python name: in parentheses
+    assert named.nodes[1].label.splitlines()[1] == "(x·3 + 0).grad_fn"
 
 
 # --- Size ----------------------------------------------------------------------
@@ -434,13 +468,13 @@ def test_complex_and_float64_values():
     assert_matches_reference(graph, r)
     leaf = graph.find("z")
     assert leaf.dtype == "complex64"
-    assert leaf.label.splitlines()[1:3] == ["(2,) complex64", "value [1+2j, 0-0.5j]"]
+    assert leaf.label.splitlines()[1:3] == ["(2,) complex64", "值 / value [1+2j, 0-0.5j]"]
     d = torch.linspace(0, 1, 11, dtype=torch.float64, requires_grad=True)
     m = (d**2).mean()
     g = build_graph(m)
-    assert g.find("d").label.splitlines()[1:3] == ["(11,) float64", "value mean=0.5 min=0. max=1."]
+    assert g.find("d").label.splitlines()[1:3] == ["(11,) float64", "值 / value mean=0.5 min=0. max=1."]
     assert g.find("m").dtype == "float64"
-    svg = draw(r, m, legend=False).to_svg().replace("梯度还没算出 / ", "")
+    svg = english(draw(r, m, legend=False).to_svg())  # the box words' English
     assert svg.isascii()  # the numbers: no escapes, no odd characters
 
 
@@ -452,9 +486,9 @@ def test_cuda_values_are_moved_to_cpu_for_labels_only():
     assert_matches_reference(graph, loss)
     leaf = graph.find("w")
     assert leaf.device == "cuda:0" and leaf.value.is_cuda
-    assert leaf.label.splitlines()[1:3] == ["(2,) float32 cuda:0", "value [2., 3.]"]
+    assert leaf.label.splitlines()[1:3] == ["(2,) float32 cuda:0", "值 / value [2., 3.]"]
     loss.backward()
-    assert build_graph(loss).find("w").label.splitlines()[-1] == "grad [4., 6.]"
+    assert build_graph(loss).find("w").label.splitlines()[-1] == "梯度 / grad [4., 6.]"
     assert "cuda:0" in draw(loss).to_svg()
 
 

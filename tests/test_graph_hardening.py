@@ -185,12 +185,12 @@ def _label_cases() -> dict[str, torch.Tensor]:
 
 
 _WANTED_LABELS = {
-    "coo": ["(3, 4) float32 sparse_coo", "value nnz=11 stored mean=0.5455 min=-5. max=6."],
-    "csr": ["(3, 4) float32 sparse_csr", "value nnz=11 stored mean=0.5455 min=-5. max=6."],  # CSR keeps the 0
-    "meta": ["(3, 4) float32 meta", "value (元张量没有值 / meta tensor: no values)"],
-    "nested": ["nested [(2, 3), (4, 3)] float32", "value mean=0.3333 min=0. max=1."],
-    "jagged": ["nested [(2, 3), (4, 3)] float32", "value mean=0.3333 min=0. max=1."],
-    "f8": ["(10,) float8_e4m3fn", "value mean=1.125 min=0. max=2.25"],
+    "coo": ["(3, 4) float32 sparse_coo", "值 / value nnz=11 values() mean=0.5455 min=-5. max=6."],
+    "csr": ["(3, 4) float32 sparse_csr", "值 / value nnz=11 values() mean=0.5455 min=-5. max=6."],  # CSR keeps the 0
+    "meta": ["(3, 4) float32 meta", "值 / value (元张量没有值 / meta tensor: no values)"],
+    "nested": ["nested [(2, 3), (4, 3)] float32", "值 / value mean=0.3333 min=0. max=1."],
+    "jagged": ["nested [(2, 3), (4, 3)] float32", "值 / value mean=0.3333 min=0. max=1."],
+    "f8": ["(10,) float8_e4m3fn", "值 / value mean=1.125 min=0. max=2.25"],
 }
 
 
@@ -326,7 +326,7 @@ def test_slow_graphviz_gives_a_bilingual_error(tmp_path, monkeypatch):
 def test_huge_float32_values_do_not_overflow_the_mean():
     big = torch.full((10,), 2e38, requires_grad=True)
     assert torch.isinf(big.detach().mean())  # float32 overflows
-    assert build_graph(big * 1).find("big").label.splitlines()[2] == "value mean=2e+38 min=2e+38 max=2e+38"
+    assert build_graph(big * 1).find("big").label.splitlines()[2] == "值 / value mean=2e+38 min=2e+38 max=2e+38"
     assert tensor_text(torch.full((8,), 60000.0, dtype=torch.float16)) == "mean=6e+04 min=6e+04 max=6e+04"
 
 
@@ -376,7 +376,7 @@ def test_tensors_in_lists_and_dicts_are_named_by_their_place():
     graph = _in_containers()
     assert [n.name for n in graph.nodes if n.kind == "leaf"] == ["params[0]", 'd["scale"]', "params[1]"]
     assert graph.nodes[0].name == "outs[0]"
-    assert "grad_fn of outs[0]" in graph.nodes[1].label
+    assert "outs[0].grad_fn" in graph.nodes[1].label
 
 
 def test_a_variable_name_wins_over_a_place_in_a_list():
@@ -456,4 +456,4 @@ def test_graphviz_draws_chinese_names_as_written_and_its_svg_parses():
     损失 = (w * 2).sum()
     svg = draw(损失, names={"权重\x1b": w}, renderer="graphviz").to_svg()
     _parses(svg)
-    assert "grad_fn of 损失" in svg and "权重\\x1b" in svg
+    assert "损失.grad_fn" in svg and "权重\\x1b" in svg

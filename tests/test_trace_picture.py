@@ -43,7 +43,7 @@ def test_every_arrow_shows_the_gradient_it_carried():
     carried = [e for e in trace.graph.edges if e.grad is not None]
     assert len(carried) == 4  # mse -> MseLoss -> Mul -> AccumulateGrad -> w
     assert sorted(gradient_texts(svg)) == sorted(tensor_text(e.grad) for e in carried)
-    assert "grad [2.]" in svg  # w's box shows .grad after the pass
+    assert "梯度 / grad [2.]" in svg  # w's box shows .grad after the pass
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -83,7 +83,16 @@ def test_steps_show_done_current_and_waiting():
         assert sorted(gradient_texts(svg)) == sorted(arrow_labels(trace, k).values())
     assert gradient_texts(gradlab.draw(trace, step=0).to_svg()) == ["1."]  # only the start: nothing ran yet
     assert "梯度还没算出 / grad: not computed yet" in gradlab.draw(trace, step=2).to_svg()
-    assert "grad [2.]" in gradlab.draw(trace, step=3).to_svg()
+    assert "梯度 / grad [2.]" in gradlab.draw(trace, step=3).to_svg()
+
+
+def test_a_step_rewrites_the_grad_line_and_not_a_leaf_named_grad():
+    grad = torch.tensor([2.0], requires_grad=True)  # once its title "grad" was taken for the .grad line
+    trace = gradlab.trace_backward((grad * 3).sum())
+    before, after = (gradlab.draw(trace, step=k).to_svg() for k in (0, len(trace.steps)))
+    assert ">grad</text>" in before and ">梯度还没算出 / grad: not computed yet</text>" in before
+    assert ">grad</text>" in after and ">梯度 / grad [3.]</text>" in after
+    assert english("梯度 / grad [3.]") == "grad [3.]"
 
 
 def test_current_step_shows_the_chain_rule_in_numbers():

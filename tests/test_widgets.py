@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from gradlab._explorer_math import softmax_numbers
+from gradlab._explorer_pictures import DESCENT_SIZE
 from gradlab._style import EXPLORER
 from gradlab._svg import text_width
 from gradlab.widgets import (
@@ -405,6 +406,36 @@ def test_descent_beyond_the_boundary_diverges():
     assert "oscillates" not in descent_explorer(x=1.0, lr=0.99, steps=10).state["note"]
 
 
+def test_descent_table_headers_are_chinese_first_then_english():
+    headers = [unescape(h) for h in re.findall(r"<th>([^<]*)</th>", descent_explorer()._readout.value)]
+    assert headers == ["第几步 / step", "w", "损失 / loss", "w.grad"]  # w and w.grad are code, as in the loop
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"lr": 1.1}, {"x": 0.0}, {"lr": 1.0}, {"lr": 0.9}, {"x": 3.0, "lr": 1.2, "steps": 30}]
+)
+def test_descent_static_picture_shows_the_note_in_chinese_then_english(kwargs):
+    explorer = descent_explorer(**kwargs)
+    zh, en = explorer.state["note"].splitlines()
+    svg = explorer.static_svg()
+    lines = [unescape(text) for x, y, _, text in svg_texts(svg) if x == 10 and y > DESCENT_SIZE[1] + 20]
+    chinese = [line for line in lines if CJK.search(line)]
+    english = [line for line in lines if not CJK.search(line)]
+    assert "".join(chinese).replace(" ", "") == zh.replace(" ", "")  # the whole note, wrapped
+    assert " ".join(english) == en
+    assert lines == chinese + english  # Chinese first
+    height = float(re.search(r'<svg [^>]*height="([^"]+)"', svg).group(1))
+    assert all(y <= height - 8 for _, y, _, _ in svg_texts(svg))
+    _fits(svg)
+
+
+def test_descent_static_picture_without_a_note_keeps_its_size():
+    explorer = descent_explorer()
+    assert explorer.state["note"] == ""
+    height = float(re.search(r'<svg [^>]*height="([^"]+)"', explorer.static_svg()).group(1))
+    assert height == DESCENT_SIZE[1] + 40
+
+
 @pytest.mark.parametrize("kwargs", [{"x": 0.0}, {"steps": 0}])
 def test_descent_gradient_axis_labels_are_distinct_when_every_gradient_is_0(kwargs):
     # Once the axis spanned ±1.1e-12 and its ticks were all labelled "0".
@@ -556,6 +587,34 @@ def test_mse_static_picture_shows_the_note_in_chinese_then_english(kwargs):
     height = float(re.search(r'<svg [^>]*height="([^"]+)"', svg).group(1))
     assert all(y <= height - 8 for _, y, _, _ in svg_texts(svg))
     _fits(svg)
+
+
+@pytest.mark.parametrize("i", [0, 2])
+def test_softmax_readout_names_row_i_as_the_picture_does(i):
+    # Indices start at 0 (notebook 03): "第 0 行" would call the first row the 0th; both say "下标 i=0 的行".
+    explorer = softmax_explorer()
+    explorer.chooser.value = i
+    said = unescape(re.sub(r"<[^>]+>", "", explorer._readout.value))
+    zh, en = f"下标 i={i} 的行", f"row i={i}"
+    assert zh in said and en in said and said.index(zh) < said.index(en)
+    assert not re.search(r"第\s*\d+\s*行", said)
+    for svg in (explorer.svg(), explorer.static_svg()):
+        assert any(zh in text and en in text for *_, text in svg_texts(unescape(svg)))
+
+
+def test_summaries_are_short_and_chinese_first_then_english():
+    """What ``repr`` and a viewer without widgets print (text/plain): one line, prose words in both languages."""
+    assert repr(mse_explorer()) == (
+        "mse_explorer(x=1.00, w=2.00, target=1.00): "
+        "损失 / loss = 1.0000, autograd.grad = 2.0000, 手算 / by hand = 2.0000"
+    )
+    assert repr(softmax_explorer()) == (
+        "softmax_explorer(logits=(0.77, 0.47, 0.97)): 概率 / p = softmax(a) = [0.3388, 0.2506, 0.4107]"
+    )
+    assert repr(descent_explorer()) == (
+        "descent_explorer(x=1.00, w=-1.00, target=1.00, lr=0.10, steps=10): "
+        "最终 / final w = 0.7853, 损失 / loss = 0.0461"
+    )
 
 
 @pytest.mark.parametrize("make", EXPLORERS)
