@@ -19,9 +19,9 @@ browser sends, nothing more):
 A move is the ``comm_msg`` a browser sends (``{"method": "update", "state":
 {"value": w}}`` to the slider's model) and is timed until the explorer's
 picture and readout updates come back. Load model: a student sends a move,
-waits for the picture, pauses ``--pace-ms``, and so on; the students' first
-moves are spread over ``--spread-s`` (5 s), as a class does not move in
-lockstep. The table's pace, 250 ms, is a person stepping the slider (arrow
+waits for the picture, pauses ``--pace-ms``, and so on; each student's first
+move comes at a random moment within one pause, so the whole class moves
+throughout the round but not in lockstep. The table's pace, 250 ms, is a person stepping the slider (arrow
 keys or clicks, about 3 to 4 steps a second); pace 0, the sweep's first
 round, is a mouse drag, which ipywidgets sends as fast as the kernel answers
 (the next value once the previous one came back): every student dragging
@@ -67,6 +67,7 @@ import hub_client  # noqa: E402
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 MB = 2**20
+MACHINE = "machine"  # cpu_seconds' key for every program on the machine
 
 
 @dataclass
@@ -158,8 +159,13 @@ async def drag(seat: Seat, moves: int, pace: float, delay: float, into: list[flo
 
 
 def cpu_seconds(hub_process: hub.Hub) -> dict[str, float]:
-    """CPU seconds (user + system) used so far by each kind of process under the hub, and by this bench."""
-    totals: dict[str, float] = {"bench (the browsers)": sum(psutil.Process().cpu_times()[:2])}
+    """CPU seconds (user + system) used so far by each kind of process under the hub, by this bench, and by the
+    whole machine (``MACHINE``: every program, other people's included)."""
+    machine = psutil.cpu_times()
+    totals: dict[str, float] = {
+        MACHINE: sum(machine) - machine.idle - getattr(machine, "iowait", 0.0),
+        "bench (the browsers)": sum(psutil.Process().cpu_times()[:2]),
+    }
     for process in hub_process.processes():
         try:
             kind = hub_process.kind(process)
@@ -191,9 +197,9 @@ def measure_memory(hub_process: hub.Hub, results: dict[str, Result]) -> None:
 async def load_round(
     running: hub.Hub, ready: list[Seat], args: argparse.Namespace, pace_ms: float, into: dict[str, list[float]]
 ) -> tuple[dict[str, float], float]:
-    """Every ready student drags at once (first moves spread over --spread-s); CPU seconds by process, wall time."""
+    """Every ready student moves at once, each starting at a random phase of one pace; CPU seconds by process, wall."""
     rng = random.Random(0)
-    spread = [rng.uniform(0, args.spread_s) for _ in ready]
+    spread = [rng.uniform(0, pace_ms / 1000) for _ in ready]
     cpu_before, wall_before = cpu_seconds(running), time.monotonic()
     moved = await asyncio.gather(
         *(drag(s, args.moves, pace_ms / 1000, d, into[s.result.name]) for s, d in zip(ready, spread, strict=True)),
@@ -212,17 +218,21 @@ async def run_class(running: hub.Hub, link: str, passwords: dict[str, str], args
     notebook = f"{hub.TARGET}/{hub.first_notebook()}"
     seats = [Seat(hub_client.Student(running.url, n, p), Result(n)) for n, p in passwords.items()]
     try:
-        cpu_start = sum(cpu_seconds(running).values())
+        before, wall = cpu_seconds(running), time.monotonic()
         started = await asyncio.gather(
             *(class_start(s, link, notebook, i * args.stagger_s) for i, s in enumerate(seats)), return_exceptions=True
         )
         for seat, outcome in zip(seats, started, strict=True):
             if isinstance(outcome, BaseException):
                 seat.result.failures.append(f"class start: {type(outcome).__name__}: {outcome}")
-        cpu = sum(cpu_seconds(running).values()) - cpu_start
+        after, wall = cpu_seconds(running), time.monotonic() - wall
+        spent = {k: after[k] - before.get(k, 0.0) for k in after if k != MACHINE}
+        mine = sum(spent.values())
+        others = max(0.0, after[MACHINE] - before[MACHINE] - mine)
+        parts = ", ".join(f"{k} {v / len(seats):.2f}" for k, v in sorted(spent.items(), key=lambda kv: -kv[1]))
         print(
-            f"class start: {cpu:.0f} CPU seconds, {cpu / len(seats):.1f} per student (server start, nbgitpuller, "
-            "kernel start, notebook 01 run)"
+            f"class start: {wall:.0f} s; {mine:.0f} CPU seconds, {mine / len(seats):.1f} per student = {parts} "
+            f"(server start, nbgitpuller, kernel start, notebook 01 run); other programs: {others:.0f} CPU seconds"
         )
         ready = [s for s in seats if not s.result.failures]
         if not ready:
@@ -250,6 +260,8 @@ def print_round(label: str, moves: list[float], cpu: dict[str, float], wall: flo
     """One round of dragging: latency against alone, and what the CPUs did (CPU milliseconds per move, by process)."""
     if not moves:
         return
+    cpu = dict(cpu)
+    machine = cpu.pop(MACHINE, 0.0)
     total = sum(cpu.values())
     parts = ", ".join(
         f"{kind} {1000 * sec / len(moves):.2f}" for kind, sec in sorted(cpu.items(), key=lambda kv: -kv[1])
@@ -257,7 +269,8 @@ def print_round(label: str, moves: list[float], cpu: dict[str, float], wall: flo
     p95 = percentile(moves, 95)
     print(
         f"{label}: {len(moves)} moves in {wall:.1f} s, p50 {percentile(moves, 50):.1f} ms, p95 {p95:.1f} ms "
-        f"= {p95 / percentile(alone, 95):.1f}x alone; CPU busy {total / wall:.2f} of {os.cpu_count()}; "
+        f"= {p95 / percentile(alone, 95):.1f}x alone; CPUs busy: {total / wall:.2f} this class, "
+        f"{max(0.0, machine - total) / wall:.2f} other programs, of {os.cpu_count()}; "
         f"CPU ms per move {1000 * total / len(moves):.2f} = {parts}"
     )
 
@@ -270,7 +283,7 @@ def print_table(results: list[Result], args: argparse.Namespace, wall: float) ->
     )
     print(
         f"students={len(results)} moves={args.moves} stagger_s={args.stagger_s} pace_ms={args.pace_ms} "
-        f"spread_s={args.spread_s} environment={args.environment or '-'} wall={wall:.0f} s"
+        f"environment={args.environment or '-'} wall={wall:.0f} s"
     )
     header = (
         f"{'student':<8}{'kernel RSS':>11}{'kernel USS':>11}{'server RSS':>11}{'server USS':>11}"
@@ -318,7 +331,6 @@ def main() -> int:
     parser.add_argument("--moves", type=int, default=20, help="slider moves per student, alone and under load")
     parser.add_argument("--stagger-s", type=float, default=1.5, help="seconds between log-ins (0: all at once)")
     parser.add_argument("--pace-ms", type=float, default=250, help="pause after each move (0: drag continuously)")
-    parser.add_argument("--spread-s", type=float, default=5, help="students start dragging within this many seconds")
     parser.add_argument("--sweep", default="0,50,100", help="paces (ms) of extra rounds before the table's, e.g. 0,50")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="for the students' servers")
     parser.add_argument("--timeout", type=float, default=1200, help="the whole run stops after this many seconds")
