@@ -83,6 +83,7 @@ class Result:
     kernel_uss: float = math.nan
     server_rss: float = math.nan
     server_uss: float = math.nan
+    pss: float = math.nan  # kernel + server
     failures: list[str] = field(default_factory=list)
 
 
@@ -185,11 +186,12 @@ def measure_memory(hub_process: hub.Hub, results: dict[str, Result]) -> None:
             if result is None:
                 continue
             info = process.memory_full_info()
-            result.server_rss, result.server_uss = info.rss / MB, info.uss / MB
+            result.server_rss, result.server_uss, result.pss = info.rss / MB, info.uss / MB, info.pss / MB
             kernels = [p for p in process.children(recursive=True) if "ipykernel" in " ".join(p.cmdline())]
             infos = [k.memory_full_info() for k in kernels]
             result.kernel_rss = sum(i.rss for i in infos) / MB if infos else math.nan
             result.kernel_uss = sum(i.uss for i in infos) / MB if infos else math.nan
+            result.pss += sum(i.pss for i in infos) / MB if infos else math.nan
         except psutil.Error:
             continue
 
@@ -317,7 +319,12 @@ def print_table(results: list[Result], args: argparse.Namespace, wall: float) ->
     if rss:
         print(
             f"memory per student (kernel + server): RSS mean {statistics.mean(rss):.0f} MB, max {max(rss):.0f} MB; "
-            f"USS mean {statistics.mean(uss):.0f} MB (torch's libraries counted once per machine, not per kernel)"
+            f"USS mean {statistics.mean(uss):.0f} MB (what each student alone holds: torch's and Python's shared pages come on top, once per machine)"
+        )
+        pss = [r.pss for r in results if not math.isnan(r.pss)]
+        print(
+            f"memory the class holds (PSS: shared pages split among the processes sharing them): {sum(pss):.0f} MB "
+            f"for {len(pss)} students, {statistics.mean(pss):.0f} MB per student"
         )
     print(
         f"students={len(results)} failures={failures} p50_ms={percentile(moves, 50):.1f} p95_ms={p95:.1f} "
