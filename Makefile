@@ -83,7 +83,7 @@ book: setup  ## build the static site of the notebooks (saved outputs, nothing r
 images: setup  ## rebuild every figure in src_images/
 	$(PY) tools/figures.py src_images
 
-bench: setup  ## print the benchmark tables (grandalf, for comparison only, goes into .bench-site/, not .venv)
+bench: setup $(CHP)  ## print the benchmark tables (grandalf, for comparison only, goes into .bench-site/, not .venv)
 	@test -d .bench-site || $(PY) -m pip install --quiet --target .bench-site -r bench/requirements.txt
 	@for f in bench/bench_*.py; do echo "== $$f"; PYTHONPATH=.bench-site $(PY) $$f || exit 1; done
 

@@ -21,6 +21,7 @@ import doctest
 import importlib.util
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -264,24 +265,22 @@ def test_every_process_listens_on_loopback_only(classroom: Classroom) -> None:
     run(open_kernel())
     listening: dict[str, set[str]] = {}
     for process in classroom.hub.processes():
-        command = " ".join(process.cmdline())
-        kind = next(
-            (k for k, mark in KINDS.items() if mark in command), process.name()
-        )  # hub, proxy, server, kernel, culler
         for connection in process.net_connections(kind="inet"):
             if connection.status == psutil.CONN_LISTEN:
-                listening.setdefault(kind, set()).add(connection.laddr.ip)
+                listening.setdefault(hub.Hub.kind(process), set()).add(connection.laddr.ip)
     assert {"hub", "proxy", "server", "kernel"} <= listening.keys(), listening
     assert all(addresses == {"127.0.0.1"} for addresses in listening.values()), listening
 
 
-KINDS = {
-    "kernel": "ipykernel_launcher",
-    "server": "singleuser.py",
-    "proxy": "configurable-http-proxy",
-    "culler": "jupyterhub_idle_culler",
-    "hub": "jupyterhub -f",
-}
+def test_idle_servers_and_left_kernels_are_culled(classroom: Classroom) -> None:
+    """jupyterhub-idle-culler runs as the hub's service and may list the users (its role's scopes);
+    each student's server runs its kernel culler for kernels whose tab was closed."""
+    commands = {hub.Hub.kind(p): " ".join(p.cmdline()) for p in classroom.hub.processes()}
+    assert f"--timeout={classroom.settings.cull_idle}" in commands["culler"]
+    assert f"--MappingKernelManager.cull_idle_timeout={classroom.settings.kernel_cull_idle}" in commands["server"]
+    calls = re.findall(r"(\d{3}) (\w+ \S+) \(idle-culler@127\.0\.0\.1\)", classroom.log.read_text(errors="replace"))
+    assert ("200", "GET /hub/api/users?state=[secret]") in calls
+    assert {status for status, _ in calls} == {"200"}, calls  # no call refused
 
 
 def test_no_password_in_the_repository_the_state_or_the_logs(classroom: Classroom) -> None:

@@ -188,7 +188,8 @@ class Settings:
     proxy: str = str(PROXY)
     mem_limit: str = "1G"
     cpu_limit: float = 1.0
-    cull_idle: int = 3600
+    cull_idle: int = 3600  # a student's server idle this long is stopped (jupyterhub-idle-culler)
+    kernel_cull_idle: int = 1800  # a kernel without a browser tab, idle this long, is shut down
     environment: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -241,6 +242,16 @@ def check_branch(repo: Path, branch: str) -> None:
 
 
 # --- the hub process -------------------------------------------------------------------
+
+
+# How the processes under the hub are told apart (their command lines).
+KINDS = {
+    "kernel": "ipykernel_launcher",
+    "server": "singleuser.py",
+    "proxy": "configurable-http-proxy",
+    "culler": "jupyterhub_idle_culler",
+    "hub": "jupyterhub -f",
+}
 
 
 class Hub:
@@ -309,6 +320,12 @@ class Hub:
         for p in found:
             self._known.setdefault(p.pid, p)
         return found
+
+    @staticmethod
+    def kind(process: object) -> str:
+        """What a process under the hub is: hub, proxy, culler, server (a student's) or kernel."""
+        command = " ".join(process.cmdline())  # type: ignore[attr-defined]
+        return next((kind for kind, mark in KINDS.items() if mark in command), "other")
 
     def stop(self, timeout: float = 20) -> None:
         import psutil

@@ -5,7 +5,10 @@ through the hub's public address (the proxy): the login form with its
 ``_xsrf`` field, the hub API to start the server, the single-user server's
 OAuth hand-shake, the nbgitpuller link, the Jupyter server REST API (with the
 ``X-XSRFToken`` header a page sends) and the kernel's websocket, where a
-widget's slider is moved with the ``comm_msg`` a browser sends.
+widget's slider is moved with the ``comm_msg`` a browser sends. The
+websocket speaks JupyterLab 4's protocol, ``v1.kernel.websocket.jupyter.org``
+(binary frames: offsets, channel, header, parent header, metadata, content),
+which jupyter_server forwards to the kernel without re-encoding the messages.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import aiohttp
 XSRF_FIELD = re.compile(r'name="_xsrf"\s+value="([^"]+)"')
 XSRF_DATA = re.compile(r'data-xsrf="([^"]*)"')  # nbgitpuller's page hands its script the token this way
 # The fetch metadata a browser sends: pages are navigations, scripts' API calls same-origin fetches.
+PROTOCOL = "v1.kernel.websocket.jupyter.org"  # what JupyterLab 4 asks for
 PAGE = {"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Site": "same-origin"}
 FETCH = {"Sec-Fetch-Mode": "cors", "Sec-Fetch-Site": "same-origin"}
 
@@ -155,7 +159,11 @@ class Student:
         session_id = uuid.uuid4().hex
         ws_url = f"{self.server}/api/kernels/{kernel_id}/channels?session_id={session_id}".replace("http", "ws", 1)
         headers = {"Sec-Fetch-Mode": "websocket", "Sec-Fetch-Site": "same-origin"}
-        ws = await self.session.ws_connect(ws_url, origin=self.url, headers=headers, max_msg_size=0, heartbeat=30)
+        ws = await self.session.ws_connect(
+            ws_url, origin=self.url, headers=headers, protocols=(PROTOCOL,), max_msg_size=0, heartbeat=30
+        )
+        if ws.protocol != PROTOCOL:
+            raise StudentError(f"{self.name}: the server did not accept the websocket protocol {PROTOCOL}")
         kernel = Kernel(ws, session_id, self.name)
         await kernel.wait_ready()
         return kernel
@@ -170,8 +178,32 @@ class Reply:
     error: str = ""
 
 
+def encode(message: dict[str, Any]) -> bytes:
+    """A message as a v1 websocket frame: the part count, the offsets (8 bytes each, little-endian), the parts."""
+    parts = [message["channel"].encode()]
+    parts += [json.dumps(message[key]).encode() for key in ("header", "parent_header", "metadata", "content")]
+    offsets = [8 * (len(parts) + 2)]
+    for part in parts:
+        offsets.append(offsets[-1] + len(part))
+    return b"".join(n.to_bytes(8, "little") for n in [len(offsets), *offsets]) + b"".join(parts)
+
+
+def decode(frame: bytes) -> dict[str, Any]:
+    """A v1 websocket frame as a message (binary buffers after the content are left out).
+
+    >>> message = {"channel": "shell", "header": {"msg_id": "1"}, "parent_header": {}, "metadata": {}, "content": {}}
+    >>> decode(encode(message)) == message
+    True
+    """
+    count = int.from_bytes(frame[:8], "little")
+    offsets = [int.from_bytes(frame[8 * (i + 1) : 8 * (i + 2)], "little") for i in range(count)]
+    parts = [frame[offsets[i] : offsets[i + 1]] for i in range(min(count - 1, 5))]
+    keys = ("header", "parent_header", "metadata", "content")
+    return {"channel": parts[0].decode(), **{key: json.loads(part) for key, part in zip(keys, parts[1:], strict=True)}}
+
+
 class Kernel:
-    """A kernel's websocket (Jupyter's JSON protocol): run cells, and move widgets as JupyterLab does."""
+    """A kernel's websocket (JupyterLab's v1 protocol): run cells, and move widgets as JupyterLab does."""
 
     def __init__(self, ws: aiohttp.ClientWebSocketResponse, session_id: str, user: str) -> None:
         self.ws = ws
@@ -199,14 +231,14 @@ class Kernel:
     async def _send(self, message: dict[str, Any]) -> asyncio.Queue[dict[str, Any]]:
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._waiting[message["header"]["msg_id"]] = queue
-        await self.ws.send_str(json.dumps(message))
+        await self.ws.send_bytes(encode(message))
         return queue
 
     async def _read(self) -> None:
         async for frame in self.ws:
-            if frame.type != aiohttp.WSMsgType.TEXT:
+            if frame.type != aiohttp.WSMsgType.BINARY:
                 continue
-            msg = json.loads(frame.data)
+            msg = decode(frame.data)
             kind, content = msg["header"]["msg_type"], msg["content"]
             if kind == "comm_open":
                 self.comms[content["comm_id"]] = dict(content["data"].get("state", {}))

@@ -20,8 +20,9 @@ that state folder, which git ignores.
   MEM_LIMIT and CPU_LIMIT (JupyterLab's resource display reads them) but the
   local spawner does NOT enforce them; TLJH's systemdspawner and Zero to
   JupyterHub's KubeSpawner do. What is enforced here: at most one server per
-  student (``active_server_limit``), and idle servers are stopped by
-  jupyterhub-idle-culler.
+  student (``active_server_limit``), idle servers are stopped by
+  jupyterhub-idle-culler, and kernels whose notebook tab was closed are
+  shut down by the server's own kernel culler.
 - Isolation: the local spawner runs every student's server as the same
   system user, so a student's code can read other students' files. For a
   class on a shared server use TLJH or Zero to JupyterHub (deploy/README.md).
@@ -74,6 +75,13 @@ c.Spawner.cmd = [sys.executable, str(HERE / "singleuser.py")]  # jupyterhub-sing
 c.Spawner.default_url = settings["default_url"]
 c.Spawner.environment = {"NBGITPULLER_APP": "lab", **settings.get("environment", {})}
 c.Spawner.args = ["--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+# A kernel left behind (its notebook tab closed: JupyterLab keeps the kernel running) is shut down after
+# kernel_cull_idle seconds without activity; a kernel with an open tab is kept, however long the lesson pauses.
+c.Spawner.args += [
+    f"--MappingKernelManager.cull_idle_timeout={settings['kernel_cull_idle']}",
+    "--MappingKernelManager.cull_interval=300",
+    "--MappingKernelManager.cull_connected=False",
+]
 if os.geteuid() == 0:  # containers and CI machines often run as root; Jupyter refuses root unless told
     c.Spawner.args.append("--allow-root")
 c.Spawner.mem_limit = settings["mem_limit"]  # informative only with this spawner (see above)
