@@ -17,6 +17,7 @@ Needs the ``hub`` extra and the proxy (``make hub`` / ``make test`` run
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import doctest
 import importlib.util
 import json
@@ -106,7 +107,10 @@ def classroom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Classroom]:
 
 
 def run(coroutine):  # type: ignore[no-untyped-def]
-    return asyncio.run(asyncio.wait_for(coroutine, timeout=240))
+    """Run a coroutine to its end in a thread of its own: Playwright's sync API (the browser tests,
+    earlier in the same pytest session) leaves an event loop running in the main thread."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, asyncio.wait_for(coroutine, timeout=240)).result()
 
 
 async def _open_first_notebook(room: Classroom, student: hub_client.Student) -> hub_client.Kernel:
@@ -433,7 +437,7 @@ def test_the_authenticator_checks_the_hash_file(tmp_path: Path) -> None:
     auth = classlist_auth.ClassListAuthenticator(password_file=str(hashes))
 
     def login(name: str, password: str) -> str | None:
-        return asyncio.run(auth.authenticate(None, {"username": name, "password": password}))
+        return run(auth.authenticate(None, {"username": name, "password": password}))
 
     assert login("ana", passwords["ana"]) == "ana"
     assert login("ANA", passwords["ana"]) == "ana"  # JupyterHub's names are lower-case
