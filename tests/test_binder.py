@@ -20,7 +20,6 @@ use/repository.md and configuration/):
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import stat
 import subprocess
@@ -28,6 +27,7 @@ import tomllib
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import _tool  # tests/_tool.py: tools/ scripts loaded as modules
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -197,10 +197,7 @@ def _sources() -> list[tuple[str, str]]:
 
 
 def test_every_binder_and_colab_link_opens_a_notebook_of_this_repository_on_main():
-    spec = importlib.util.spec_from_file_location("gradlab_tools_colab_binder", ROOT / "tools" / "colab_binder.py")
-    assert spec is not None and spec.loader is not None
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = _tool.load("colab_binder")
     owner, name = tool.owner_and_name(tool.repository())
     seen = 0
     for where, text in _sources():

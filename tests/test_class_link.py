@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import doctest
-import importlib.util
 import os
 import secrets
 import socket
@@ -14,24 +13,15 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
+import _tool  # tests/_tool.py: tools/ scripts loaded as modules
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[1]
-TOOL = ROOT / "tools" / "class_link.py"
 
 
-def _load_tool():
-    """``tools/class_link.py`` (a tool, not part of the package), loaded from its file."""
-    spec = importlib.util.spec_from_file_location("gradlab_tools_class_link", TOOL)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-class_link = _load_tool()
+class_link = _tool.load("class_link")
 
 # What nbgitpuller 1.3.0's link generator gives, run in Node 20: generateRegularUrl(hub, "", urlpath, repo, branch, "")
 # from docs/_static/link_gen/link.js (github.com/jupyterhub/nbgitpuller, commit f7dce435044a769dfab00ed1214a7851f0b60797).

@@ -3,7 +3,6 @@ the install cell installs only where gradlab is missing, and Colab's own package
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import re
@@ -13,6 +12,7 @@ import tomllib
 from contextlib import redirect_stdout
 from pathlib import Path
 
+import _tool  # tests/_tool.py: tools/ scripts loaded as modules
 import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
@@ -23,15 +23,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 COLAB = {"python": "3.13", "torch": "2.11.0", "matplotlib": "3.10.0", "ipywidgets": "7.7.1"}
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location("gradlab_tools_colab_binder", ROOT / "tools" / "colab_binder.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = _load_tool()
+tool = _tool.load("colab_binder")
 
 
 def cells(path: Path) -> list[dict]:

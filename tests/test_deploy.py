@@ -4,7 +4,6 @@ and both are sized from the measured cost of one student (deploy/measured.toml).
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import os
 import re
@@ -17,6 +16,7 @@ import types
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import _tool  # tests/_tool.py: tools/ scripts loaded as modules
 import jsonschema
 import pytest
 import yaml
@@ -28,15 +28,7 @@ SCRIPT = ROOT / "deploy" / "tljh" / "install.sh"
 MIB = 2**20
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location("gradlab_tools_class_link", ROOT / "tools" / "class_link.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-class_link = _load_tool()
+class_link = _tool.load("class_link")
 MEASURED = tomllib.loads((ROOT / "deploy" / "measured.toml").read_text())
 Z2JH_SCHEMA = yaml.safe_load((DATA / "z2jh-4.4.0" / "values.schema.yaml").read_text())
 Z2JH_DEFAULTS = yaml.safe_load((DATA / "z2jh-4.4.0" / "values.yaml").read_text())

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
+import _tool  # tests/_tool.py: tools/ scripts loaded as modules
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC_IMAGES = ROOT / "src_images"
 
 
-def _load_figures():
-    """``tools/figures.py`` (a tool, not part of the package), loaded from its file."""
-    spec = importlib.util.spec_from_file_location("gradlab_tools_figures", ROOT / "tools" / "figures.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-figures = _load_figures()
+figures = _tool.load("figures")
 FIGURES = figures.FIGURES
 
 

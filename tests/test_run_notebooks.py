@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -11,20 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import _tool  # tests/_tool.py: tools/ scripts loaded as modules
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOL = ROOT / "tools" / "run_notebooks.py"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-
-
-def _load_tool():
-    """``tools/run_notebooks.py`` (a tool, not part of the package), loaded from its file."""
-    spec = importlib.util.spec_from_file_location("gradlab_tools_run_notebooks", TOOL)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def measured_patterns() -> list[re.Pattern[str]]:
@@ -43,7 +34,7 @@ def without_measurements(line: str) -> str:
 
 
 def test_the_normalisation_drops_what_changes_between_runs():
-    tool = _load_tool()
+    tool = _tool.load("run_notebooks")
     view = {"version_major": 2, "version_minor": 0, "model_id": "9f2c4e0b7a6d4f1e8c3b2a1d0e9f8c7b"}
     cell = nbformat.v4.new_code_cell("explorer", execution_count=1)
     cell.metadata["execution"] = {"iopub.execute_input": "2026-11-29T06:10:11.328461Z"}

@@ -411,14 +411,10 @@ def test_descent_table_headers_are_chinese_first_then_english():
     assert headers == ["第几步 / step", "w", "损失 / loss", "w.grad"]  # w and w.grad are code, as in the loop
 
 
-@pytest.mark.parametrize(
-    "kwargs", [{"lr": 1.1}, {"x": 0.0}, {"lr": 1.0}, {"lr": 0.9}, {"x": 3.0, "lr": 1.2, "steps": 30}]
-)
-def test_descent_static_picture_shows_the_note_in_chinese_then_english(kwargs):
-    explorer = descent_explorer(**kwargs)
-    zh, en = explorer.state["note"].splitlines()
-    svg = explorer.static_svg()
-    lines = [unescape(text) for x, y, _, text in svg_texts(svg) if x == 10 and y > DESCENT_SIZE[1] + 20]
+def _assert_note_drawn(note: str, svg: str, x: float, below: float) -> None:
+    """The static picture shows the whole note (its texts at ``x``, under ``below``), Chinese lines first."""
+    zh, en = note.splitlines() if note else ("", "")
+    lines = [unescape(text) for tx, y, _, text in svg_texts(svg) if tx == x and y > below]
     chinese = [line for line in lines if CJK.search(line)]
     english = [line for line in lines if not CJK.search(line)]
     assert "".join(chinese).replace(" ", "") == zh.replace(" ", "")  # the whole note, wrapped
@@ -427,6 +423,14 @@ def test_descent_static_picture_shows_the_note_in_chinese_then_english(kwargs):
     height = float(re.search(r'<svg [^>]*height="([^"]+)"', svg).group(1))
     assert all(y <= height - 8 for _, y, _, _ in svg_texts(svg))
     _fits(svg)
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"lr": 1.1}, {"x": 0.0}, {"lr": 1.0}, {"lr": 0.9}, {"x": 3.0, "lr": 1.2, "steps": 30}]
+)
+def test_descent_static_picture_shows_the_note_in_chinese_then_english(kwargs):
+    explorer = descent_explorer(**kwargs)
+    _assert_note_drawn(explorer.state["note"], explorer.static_svg(), x=10, below=DESCENT_SIZE[1] + 20)
 
 
 def test_descent_static_picture_without_a_note_keeps_its_size():
@@ -576,17 +580,7 @@ def test_pictures_carry_chinese_and_english(make):
 )
 def test_mse_static_picture_shows_the_note_in_chinese_then_english(kwargs):
     explorer = mse_explorer(**kwargs)
-    zh, en = explorer.state["note"].splitlines() if explorer.state["note"] else ("", "")
-    svg = explorer.static_svg()
-    lines = [unescape(text) for x, y, _, text in svg_texts(svg) if x == 430 and y > 60 + 3 * 18]
-    chinese = [line for line in lines if CJK.search(line)]
-    english = [line for line in lines if not CJK.search(line)]
-    assert "".join(chinese).replace(" ", "") == zh.replace(" ", "")  # the whole note, wrapped
-    assert " ".join(english) == en
-    assert lines == chinese + english  # Chinese first
-    height = float(re.search(r'<svg [^>]*height="([^"]+)"', svg).group(1))
-    assert all(y <= height - 8 for _, y, _, _ in svg_texts(svg))
-    _fits(svg)
+    _assert_note_drawn(explorer.state["note"], explorer.static_svg(), x=430, below=60 + 3 * 18)
 
 
 @pytest.mark.parametrize("i", [0, 2])
