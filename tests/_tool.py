@@ -15,7 +15,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def load(name: str, folder: str = "tools") -> ModuleType:
-    """``<folder>/<name>.py`` loaded from its file, registered in ``sys.modules`` (dataclasses look it up there)."""
+    """``<folder>/<name>.py`` loaded from its file once, registered in ``sys.modules``.
+
+    Once: dataclasses and doctest look a function's module up in ``sys.modules`` by name, so a
+    second copy under the same name would hide the first one's doctests from ``doctest.testmod``.
+    """
+    if (loaded := sys.modules.get(f"gradlab_{folder}_{name}")) is not None:
+        return loaded
     spec = importlib.util.spec_from_file_location(f"gradlab_{folder}_{name}", ROOT / folder / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
