@@ -12,14 +12,20 @@ And three for the tables that compare numbers (``compare_jacobians``, ``vjp``,
 - ``error``: a difference, one significant digit (``3e-08``), the same on every run;
 - ``duration``: a time, three significant digits and a unit (``0.123 ms``);
 - ``ratio``: a time ratio (``12.3×``).
+
+And the tables' columns, which hold "中文 / English" words: ``width`` counts a CJK
+character as two columns (as a monospace font draws it), ``pad`` and ``columns``
+align by it.
 """
 
 from __future__ import annotations
 
 import math
+import unicodedata
+from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["duration", "error", "fixed", "plain", "ratio", "short"]
+__all__ = ["columns", "duration", "error", "fixed", "pad", "plain", "ratio", "short", "width"]
 
 
 def short(value: Any) -> str:
@@ -116,3 +122,43 @@ def ratio(value: float) -> str:
         '12.3×'
     """
     return f"{value:.1f}×"
+
+
+# --- table columns ------------------------------------------------------------------
+
+
+def width(text: str) -> int:
+    """The columns ``text`` takes in a monospace font: a wide (CJK) character takes two.
+
+    Example:
+        >>> width("ok"), width("正确 / ok"), width("max |Δ|")
+        (2, 9, 7)
+    """
+    return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+
+
+def pad(text: str, columns: int) -> str:
+    """``text`` with spaces after it up to ``columns`` columns (``str.ljust`` by :func:`width`).
+
+    Example:
+        >>> pad("正确 / ok", 11) + "|"
+        '正确 / ok  |'
+    """
+    return text + " " * max(columns - width(text), 0)
+
+
+def columns(rows: Sequence[Sequence[str]], gap: int = 2) -> list[str]:
+    """Rows of cells as aligned lines: every column but the last padded to its widest cell.
+
+    The last cell is not padded, so that a cell whose
+    text varies from run to run (a time) changes nothing else on its line.
+
+    Example:
+        >>> print("\\n".join(columns([("条目 / entry", "正确 / ok"), ("x[0]", "错误 / WRONG")])))
+        条目 / entry  正确 / ok
+        x[0]          错误 / WRONG
+    """
+    if not rows:
+        return []
+    widths = [max(width(row[c]) for row in rows if c < len(row)) + gap for c in range(max(map(len, rows)))]
+    return ["".join(pad(cell, w) for cell, w in zip(row[:-1], widths, strict=False)) + row[-1] for row in rows]

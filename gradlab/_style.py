@@ -6,6 +6,7 @@ here, so the two can never explain the graph differently. The words of the
 other pictures live here too: the notes of a backward trace (:data:`NOTE`) and
 the explorers' labels (:data:`EXPLORER`). Each is "中文 / English"; a picture
 painted without a CJK font keeps the English (:func:`gradlab._paint.english`).
+So do the words of the printed tables, text and HTML (:data:`TABLE`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ __all__ = [
     "ROLE_COLORS",
     "SAVED",
     "STEP_LEGEND",
+    "TABLE",
     "TEXT",
     "EdgeStyle",
     "NodeStyle",
@@ -122,6 +124,42 @@ EXPLORER = {
     "row": "下标 i={i} 的行 / row i={i}: autograd.grad(p[{i}], [a])",  # by index: "第 0 行" would be ambiguous
     "step": "第几步 / step",  # the x axis of the w.grad bars
     "grads": "每步的 w.grad / w.grad after backward()",
+}
+
+
+#: The words of the tables that print numbers, as text and as HTML: compare_jacobians (gradlab.compare),
+#: check_grad (gradlab.gradcheck) and vjp (gradlab.vector_jacobian). Code stays code: autograd, v, ``v @ J``,
+#: backward(gradient=v), method names. The columns are aligned by gradlab._format.width (CJK is two wide).
+TABLE = {
+    # compare_jacobians: the caption, the column headers, how the reference was obtained
+    "reference": "参考 / reference",
+    "inputs": "输入 / inputs",  # e.g. "<lambda>, 输入 / inputs [100], float32"
+    "per_sample": "逐样本块 / per-sample blocks",  # with batch_dim=...
+    "diagonal_blocks": "取其对角块 / its diagonal blocks",  # of PyTorch's full Jacobian
+    "given": "给定的张量 / given tensor",
+    "timed": "计时 / timed",  # reference() is timed too
+    "method": "方法 / method",
+    "max_diff": "与参考的最大差 / max |Δ| vs reference",
+    "median": "中位时间 / median time",
+    "ratio_reference": "与参考之比 / ratio to reference",
+    "ratio_fastest": "与最快之比 / ratio to fastest",
+    # check_grad: the summary line, the column headers, an entry's status, the line under a cut table
+    "passed": "通过 / PASSED",
+    "failed": "未通过 / FAILED",
+    "agree": "{total} 个条目中 {good} 个一致 / {good} of {total} entries agree",
+    "entry": "条目 / entry",
+    "numeric": "数值差分 / numeric",
+    "abs_err": "绝对误差 / abs err",
+    "rel_err": "相对误差 / rel err",
+    "status": "结果 / ok",
+    "ok": "正确 / ok",
+    "wrong": "错误 / WRONG",
+    "more": "… 还有 {hidden} 个误差更小的条目没列出（全部 {total} 个都在 .entries 里） / "
+    "{hidden} entries with smaller errors not shown (all {total} are in .entries)",
+    # vjp: the row names
+    "vjp": "用 backward 算的 vᵀJ / vᵀJ via backward(gradient=v)",
+    "via_jacobian": "用完整雅可比算的 v @ J / v @ J via the full Jacobian",
+    "max_abs_diff": "最大差 / max |difference|",
 }
 
 

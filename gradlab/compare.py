@@ -21,6 +21,7 @@ import torch
 
 from gradlab import _format
 from gradlab._checks import Inputs, as_inputs, as_methods, check_func
+from gradlab._style import TABLE
 from gradlab.jacobians import (
     METHODS,
     Jacobian,
@@ -99,24 +100,21 @@ class JacobianComparison:
         raise KeyError(method)
 
     def _title(self) -> str:
-        return f"compare_jacobians: {self.shape}; reference: {self.reference}"
+        return f"compare_jacobians: {self.shape}; {TABLE['reference']}: {self.reference}"
+
+    def _header(self) -> tuple[str, str, str, str]:
+        ratio = TABLE["ratio_reference"] if self.ratio_to == "reference" else TABLE["ratio_fastest"]
+        return TABLE["method"], TABLE["max_diff"], TABLE["median"], ratio
 
     def __str__(self) -> str:
         # Times and ratios vary from run to run, so they come last and unpadded:
         # once a notebook checker replaces them, every line is the same again.
-        width = max(len("method"), *(len(r.label) for r in self.rows)) + 2
-        head = "max |Δ| vs reference"
-        err_width = max(len(head), *(len(_format.error(r.max_abs_diff)) for r in self.rows)) + 2
-        lines = [
-            self._title(),
-            f"{'method':<{width}}{head:<{err_width}}median time, ratio to {self.ratio_to}",
-        ]
+        method, diff, median, ratio = self._header()
+        rows = [(method, diff, f"{median}  {ratio}")]
         for r in self.rows:
-            err = _format.error(r.max_abs_diff)
-            lines.append(
-                f"{r.label:<{width}}{err:<{err_width}}{_format.duration(r.median_s)}  {_format.ratio(r.ratio)}"
-            )
-        return "\n".join(lines)
+            timing = f"{_format.duration(r.median_s)}  {_format.ratio(r.ratio)}"
+            rows.append((r.label, _format.error(r.max_abs_diff), timing))
+        return "\n".join([self._title(), *_format.columns(rows)])
 
     __repr__ = __str__
 
@@ -127,11 +125,12 @@ class JacobianComparison:
             f"<td>{esc(_format.duration(r.median_s))}</td><td>{esc(_format.ratio(r.ratio))}</td></tr>"
             for r in self.rows
         )
+        method, diff, median, ratio = (esc(words) for words in self._header())
         return (
             "<table class='gradlab-compare-jacobians'>"
             f"<caption>{esc(self._title())}</caption>"
-            "<thead><tr><th style='text-align:left'>method</th><th>max |Δ| vs reference</th>"
-            f"<th>median time</th><th>ratio to {esc(self.ratio_to)}</th></tr></thead>"
+            f"<thead><tr><th style='text-align:left'>{method}</th><th>{diff}</th>"
+            f"<th>{median}</th><th>{ratio}</th></tr></thead>"
             f"<tbody>{body}</tbody></table>"
         )
 
@@ -140,7 +139,7 @@ def _describe(func: Callable[..., Any], inputs: tuple[torch.Tensor, ...]) -> str
     shapes = ", ".join(str(list(x.shape)) for x in inputs)
     dtypes = sorted({str(x.dtype).replace("torch.", "") for x in inputs})
     name = getattr(func, "__name__", type(func).__name__)
-    return f"{name} at {shapes}, {'/'.join(dtypes)}"
+    return f"{name}, {TABLE['inputs']} {shapes}, {'/'.join(dtypes)}"
 
 
 def compare_jacobians(
@@ -205,7 +204,7 @@ def compare_jacobians(
                 func, copies if inputs_tuple else copies[0], vectorize=batch_dim is not None
             )
             if batch_dim is not None:
-                label += f", its diagonal blocks (batch_dim={batch_dim})"
+                label += f", {TABLE['diagonal_blocks']} (batch_dim={batch_dim})"
                 value = func(*copies)
                 outputs_tuple = isinstance(value, (tuple, list))
                 outputs = tuple(value) if outputs_tuple else (value,)
@@ -213,12 +212,12 @@ def compare_jacobians(
                     reference_value, outputs, outputs_tuple, copies, inputs_tuple, batch_dim
                 )
     elif callable(reference):
-        label = "reference() (timed)"
+        label = f"reference() ({TABLE['timed']})"
         reference_value = reference()
         reference_time, times = _median_time(reference, min_time)
         rows.append(MethodResult("reference", 0.0, reference_time, 1.0, tuple(times)))
     else:
-        label = "given tensor"
+        label = TABLE["given"]
         reference_value = reference
     flatten(reference_value)  # a bilingual TypeError if it is not tensors
 
@@ -241,5 +240,5 @@ def compare_jacobians(
         reference=label,
         ratio_to="reference" if reference_time is not None else "fastest",
         shape=_describe(func, input_tuple)
-        + (f"; per-sample blocks, batch_dim={batch_dim}" if batch_dim is not None else ""),
+        + (f"; {TABLE['per_sample']}, batch_dim={batch_dim}" if batch_dim is not None else ""),
     )

@@ -24,6 +24,7 @@ from gradlab._checks import (
     check_tolerance,
 )
 from gradlab._messages import bilingual
+from gradlab._style import TABLE
 from gradlab.jacobians import by_rows, explained, fresh, grad_recording
 
 # Elements per chunk: check_grad never holds more than about this many float64 numbers
@@ -183,20 +184,21 @@ class GradCheck:
         return [self.entries[i] for i in sorted(worst)]
 
     def _summary(self) -> str:
-        verdict = "通过 PASSED" if self.passed else "未通过 FAILED"
+        verdict = TABLE["passed"] if self.passed else TABLE["failed"]
         good = int(self.entries.ok.sum()) if isinstance(self.entries, _Entries) else sum(e.ok for e in self.entries)
+        agree = TABLE["agree"].format(good=good, total=len(self.entries))
         return (
-            f"check_grad: {verdict}: {good} of {len(self.entries)} entries agree "
+            f"check_grad: {verdict}: {agree} "
             f"(|autograd − numeric| ≤ {self.atol:g} + {self.rtol:g}·|numeric|; eps={self.eps:g}, float64)"
         )
 
     def _more(self) -> str:
         hidden = len(self.entries) - len(self._shown_entries())
-        return (
-            f"… {hidden} entries with smaller errors not shown (all {len(self.entries)} are in .entries)"
-            if hidden
-            else ""
-        )
+        return TABLE["more"].format(hidden=hidden, total=len(self.entries)) if hidden else ""
+
+    @staticmethod
+    def _header() -> tuple[str, ...]:
+        return (TABLE["entry"], "autograd", TABLE["numeric"], TABLE["abs_err"], TABLE["rel_err"], TABLE["status"])
 
     def __str__(self) -> str:
         cells = [
@@ -206,15 +208,11 @@ class GradCheck:
                 f"{e.numeric:.6g}",
                 _format.error(e.abs_error),
                 _format.error(e.rel_error),
-                "ok" if e.ok else "WRONG",
+                TABLE["ok"] if e.ok else TABLE["wrong"],
             )
             for e in self._shown_entries()
         ]
-        header = ("entry", "autograd", "numeric", "abs err", "rel err", "ok")
-        widths = [max(len(header[c]), *(len(row[c]) for row in cells)) if cells else len(header[c]) for c in range(6)]
-        lines = [self._summary(), *self.notes]
-        for row in (header, *cells):
-            lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        lines = [self._summary(), *self.notes, *_format.columns([self._header(), *cells])]
         if self._more():
             lines.append(self._more())
         return "\n".join(lines)
@@ -223,18 +221,20 @@ class GradCheck:
 
     def _repr_html_(self) -> str:
         esc = html.escape
+        ok, wrong = esc(TABLE["ok"]), f"<b>{esc(TABLE['wrong'])}</b>"
         body = "".join(
             f"<tr><td style='text-align:left'>{esc(e.entry)}</td><td>{e.autograd:.6g}</td><td>{e.numeric:.6g}</td>"
             f"<td>{_format.error(e.abs_error)}</td><td>{_format.error(e.rel_error)}</td>"
-            f"<td>{'ok' if e.ok else '<b>WRONG</b>'}</td></tr>"
+            f"<td>{ok if e.ok else wrong}</td></tr>"
             for e in self._shown_entries()
         )
+        entry, *rest = (esc(words) for words in self._header())
+        head = f"<th style='text-align:left'>{entry}</th>" + "".join(f"<th>{words}</th>" for words in rest)
         notes = "".join(f"<p>{esc(n).replace(chr(10), '<br>')}</p>" for n in self.notes)
         more = f"<p>{esc(self._more())}</p>" if self._more() else ""
         return (
             f"<div class='gradlab-check-grad'><p><b>{esc(self._summary())}</b></p>{notes}"
-            "<table><thead><tr><th style='text-align:left'>entry</th><th>autograd</th><th>numeric</th>"
-            f"<th>abs err</th><th>rel err</th><th>ok</th></tr></thead><tbody>{body}</tbody></table>{more}</div>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}</div>"
         )
 
 

@@ -18,6 +18,7 @@ import torch
 
 from gradlab import _format
 from gradlab._checks import Inputs, as_inputs, as_outputs, as_vectors, check_func
+from gradlab._style import TABLE
 from gradlab.jacobians import (
     Jacobian,
     explained,
@@ -83,19 +84,16 @@ class VJPResult:
 
         return [
             ("v", show(self.v)),
-            ("vᵀJ via backward(gradient=v)", show(self.vjp)),
-            ("v @ J via the full Jacobian", show(self.via_jacobian)),
-            ("max |difference|", _format.error(self.max_abs_diff)),
+            (TABLE["vjp"], show(self.vjp)),
+            (TABLE["via_jacobian"], show(self.via_jacobian)),
+            (TABLE["max_abs_diff"], _format.error(self.max_abs_diff)),
         ]
 
     def __str__(self) -> str:
         lines = self._lines()
-        width = max(len(k) for k, _ in lines) + 2
-        out = []
-        for key, value in lines:
-            pad = "\n" + " " * width
-            out.append(f"{key:<{width}}" + value.replace("\n", pad))
-        return "\n".join(out)
+        # a tensor's second line starts under its first: the values form one column
+        width = max(_format.width(k) for k, _ in lines) + 2
+        return "\n".join(_format.pad(k, width) + v.replace("\n", "\n" + " " * width) for k, v in lines)
 
     __repr__ = __str__
 

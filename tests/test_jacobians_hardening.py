@@ -414,7 +414,8 @@ def test_check_grad_shows_the_worst_entries_first_found():
     assert len(shown) == 20 and all(line.endswith("WRONG") for line in shown)
     worst = sorted(range(900), key=lambda k: -result.entries[k].abs_error)[:20]
     assert [line.split()[0] for line in shown] == [result.entries[k].entry for k in sorted(worst)]
-    assert lines[-1].startswith("… 880 entries with smaller errors not shown")
+    assert lines[-1].startswith("… 还有 880 个误差更小的条目没列出")
+    assert "880 entries with smaller errors not shown (all 900 are in .entries)" in lines[-1]
 
 
 def test_check_grad_on_a_thousand_inputs_stays_small():
