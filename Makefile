@@ -36,8 +36,8 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)  ## create .venv and install gradlab with the hash-checked lock, constraints.txt (skipped when up to date)
 
-lab: setup  ## open the notebooks in JupyterLab (127.0.0.1 only, token on)
-	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=notebooks $(ROOT_FLAG)
+lab: setup  ## open the notebooks in JupyterLab (127.0.0.1 only, token on, TCP_NODELAY: deploy/local/lab_config.py)
+	$(VENV)/bin/jupyter lab --config=deploy/local/lab_config.py --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=notebooks $(ROOT_FLAG)
 
 $(CHP): deploy/local/package.json deploy/local/package-lock.json  # JupyterHub's proxy, from the npm registry, hash-checked
 	cd deploy/local && npm ci --ignore-scripts --no-audit --no-fund

@@ -54,6 +54,21 @@ LINK_JS = [
 ]
 
 
+def test_targetpath_link_is_the_one_nbgitpullers_link_generator_makes():
+    """generateRegularUrl(hub, "", urlpath, repo, "main", "my class"), same link.js and Node as above."""
+    link = class_link.git_pull_url(
+        "http://127.0.0.1:8000",
+        "file:///srv/my class/gradlab",
+        "main",
+        "lab/tree/my class/notebooks/01-a.ipynb",
+        "my class",
+    )
+    assert link == (
+        "http://127.0.0.1:8000/hub/user-redirect/git-pull?repo=file%3A%2F%2F%2Fsrv%2Fmy+class%2Fgradlab"
+        "&urlpath=lab%2Ftree%2Fmy+class%2Fnotebooks%2F01-a.ipynb&branch=main&targetPath=my+class"
+    )
+
+
 def test_doctests_pass():
     result = doctest.testmod(class_link, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 10 and result.failed == 0

@@ -9,11 +9,13 @@ student's own edits; then JupyterLab opens the notebook.
 The link is made exactly as nbgitpuller's own link generator makes it
 (``docs/_static/link_gen/link.js``, ``generateRegularUrl``, nbgitpuller 1.3.0):
 
-- ``<hub>/hub/user-redirect/git-pull?repo=...&urlpath=...&branch=...``, parameters in that order;
+- ``<hub>/hub/user-redirect/git-pull?repo=...&urlpath=...&branch=...&targetPath=...``, parameters in
+  that order, each only when given (``repo`` always);
 - each value form-encoded as a browser's ``URLSearchParams`` does: letters, digits and
   ``*-._`` stay, a space becomes ``+``, every other byte of the UTF-8 text is ``%XX``;
-- ``urlpath`` is ``lab/tree/<clone directory>/<path>``: nbgitpuller clones into the last
-  part of ``repo`` (``handlers.py``: ``repo.split('/')[-1]``), relative to the server's root.
+- ``urlpath`` is ``lab/tree/<clone directory>/<path>``: nbgitpuller clones into ``targetPath``
+  if given, else into the last part of ``repo`` (``handlers.py``: ``repo.split('/')[-1]``),
+  relative to the server's root.
 
 The repository comes from pyproject.toml (``[project.urls] Repository``), the one place
 it is written. ``make hub`` links a local repository with :func:`git_pull_url` too.
@@ -91,28 +93,33 @@ def lab_path(repo: str, notebook: str = "") -> str:
     return "/".join(part for part in ("lab/tree", clone_dir(repo), NOTEBOOKS, notebook) if part)
 
 
-def git_pull_path(repo: str, branch: str, urlpath: str) -> str:
+def git_pull_path(repo: str, branch: str, urlpath: str, targetpath: str = "") -> str:
     """The single-user server's ``git-pull`` path: Z2JH's ``singleuser.defaultUrl``, TLJH's ``Spawner.default_url``.
+
+    ``targetpath``: the folder to clone into, relative to the server's root (default: :func:`clone_dir`).
 
     Example:
         >>> git_pull_path("https://github.com/gradlab/gradlab", "main", "lab/tree/gradlab/notebooks")
         '/git-pull?repo=https%3A%2F%2Fgithub.com%2Fgradlab%2Fgradlab&urlpath=lab%2Ftree%2Fgradlab%2Fnotebooks&branch=main'
+        >>> git_pull_path("file:///srv/c", "main", "lab/tree/my class/01.ipynb", targetpath="my class")
+        '/git-pull?repo=file%3A%2F%2F%2Fsrv%2Fc&urlpath=lab%2Ftree%2Fmy+class%2F01.ipynb&branch=main&targetPath=my+class'
     """
     # nbgitpuller's SyncHandler names the clone repo.split('/')[-1]: a trailing "/" would clone into "".
     repo = repo.rstrip("/")
     clone_dir(repo)
-    pairs = [("repo", repo)] + ([("urlpath", urlpath)] if urlpath else []) + ([("branch", branch)] if branch else [])
-    return "/git-pull?" + form_encode(pairs)
+    given = [("repo", repo), ("urlpath", urlpath), ("branch", branch), ("targetPath", targetpath)]
+    return "/git-pull?" + form_encode([(key, value) for key, value in given if value or key == "repo"])
 
 
-def git_pull_url(hub: str, repo: str, branch: str = "main", urlpath: str = "") -> str:
-    """The link to hand out: log in at ``hub``, pull ``repo`` at ``branch``, open ``urlpath``.
+def git_pull_url(hub: str, repo: str, branch: str = "main", urlpath: str = "", targetpath: str = "") -> str:
+    """The link to hand out: log in at ``hub``, pull ``repo`` at ``branch`` into ``targetpath``, open ``urlpath``.
 
     Args:
         hub: the hub's address, ``https://hub.example.edu`` or with its base URL (``.../jupyter/``).
         repo: what ``git clone`` is given: a URL, or a path on the hub's machine.
         branch: the branch to pull (nbgitpuller's default is the repository's default branch).
         urlpath: where JupyterLab opens afterwards, relative to the server (:func:`lab_path`).
+        targetpath: the folder to clone into, relative to the server's root (default: :func:`clone_dir`).
 
     Example:
         >>> git_pull_url("https://hub.example.edu", "https://github.com/gradlab/gradlab", "main",
@@ -126,7 +133,8 @@ def git_pull_url(hub: str, repo: str, branch: str = "main", urlpath: str = "") -
             f"HUB={hub!r} is not a JupyterHub address. "
             "What to do: write it like https://hub.example.edu (a path may follow; no ? or #)."
         )
-    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}/hub/user-redirect{git_pull_path(repo, branch, urlpath)}"
+    pull = git_pull_path(repo, branch, urlpath, targetpath)
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}/hub/user-redirect{pull}"
 
 
 def find_notebook(name: str, folder: Path = ROOT / NOTEBOOKS) -> str:

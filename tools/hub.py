@@ -36,7 +36,6 @@ import subprocess
 import sys
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -52,7 +51,8 @@ TARGET = "gradlab"  # the folder each student's copy of the repository is pulled
 # JupyterHub lower-cases names; plain ASCII keeps homes, URLs and logs simple (Chinese names: pinyin).
 NAME = re.compile(r"[a-z][a-z0-9._-]{0,31}")
 
-sys.path.insert(0, str(LOCAL))
+sys.path[:0] = [str(LOCAL), str(ROOT / "tools")]
+from class_link import git_pull_path  # noqa: E402
 from classlist_auth import hash_password, new_password, read_hashes, write_hashes  # noqa: E402
 
 
@@ -156,16 +156,6 @@ def first_notebook(root: Path = ROOT) -> str:
     return sorted(root.glob("notebooks/01-*.ipynb"))[0].relative_to(root).as_posix()
 
 
-def pull_link(repo: str, branch: str, notebook: str, target: str = TARGET) -> str:
-    """A student's default URL: nbgitpuller pulls ``repo`` into ``~/<target>``, then opens ``notebook`` in JupyterLab.
-
-    >>> pull_link("file:///srv/gradlab", "main", "notebooks/01-a.ipynb")
-    '/git-pull?repo=file%3A%2F%2F%2Fsrv%2Fgradlab&branch=main&targetpath=gradlab&urlpath=lab%2Ftree%2Fgradlab%2Fnotebooks%2F01-a.ipynb'
-    """
-    query = {"repo": repo, "branch": branch, "targetpath": target, "urlpath": f"lab/tree/{target}/{notebook}"}
-    return "/git-pull?" + urllib.parse.urlencode(query)
-
-
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now."""
     with socket.socket() as s:
@@ -224,7 +214,8 @@ def prepare(
     state.mkdir(mode=0o700, parents=True, exist_ok=True)
     (state / "homes").mkdir(mode=0o700, exist_ok=True)
     passwords = update_passwords(state / "password-hashes.json", [*students, teacher], reset)
-    settings = Settings(str(state), students, teacher, pull_link(repo, branch, first_notebook()))
+    pull = git_pull_path(repo, branch, f"lab/tree/{TARGET}/{first_notebook()}", targetpath=TARGET)
+    settings = Settings(str(state), students, teacher, pull)
     return passwords, settings
 
 

@@ -131,6 +131,8 @@ class Student:
             raise StudentError(f"{self.name}: the nbgitpuller page answered {status}")
         query = dict(parse_qsl(urlsplit(link).query))
         query.pop("urlpath", None)
+        if "targetPath" in query:  # the page's UIHandler reads both spellings, its API only "targetpath"
+            query.setdefault("targetpath", query.pop("targetPath"))
         query["_xsrf"] = unquote(html.unescape(token.group(1)))
         lines: list[str] = []
         url = f"{self.server}/git-pull/api"

@@ -1,14 +1,7 @@
 """A student's server: ``jupyterhub-singleuser`` with TCP_NODELAY on its kernel websockets.
 
-jupyter_server (2.21) leaves Nagle's algorithm on for the websocket between a
-kernel and the browser. A widget step is a burst of small messages (status,
-the slider's echo, the picture, the readout) answering a small message, and
-the browser's TCP delays its ACK in such an exchange: Nagle then holds each
-burst's second message until that ACK, 40 ms on Linux. Measured through the
-hub on this machine: a slider step of the mse explorer took 48 ms with Nagle,
-3-12 ms without (bench/bench_classroom.py). Tornado's documented remedy is
-``set_nodelay(True)`` once the websocket is open; jupyter_server takes the
-connection class as configuration (``ServerApp.kernel_websocket_connection_class``).
+Nagle's algorithm holds each burst of widget messages for a delayed ACK;
+why and how much: deploy/local/nodelay.py.
 
 Run as a script by the spawner (deploy/local/jupyterhub_config.py), so this
 folder is on the server's path only, never on its kernels'.
@@ -16,19 +9,9 @@ folder is on the server's path only, never on its kernels'.
 
 import sys
 
-from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
-
-
-class NoDelayChannels(ZMQChannelsWebsocketConnection):
-    """The default kernel websocket connection, with TCP_NODELAY set on the socket when it opens."""
-
-    def connect(self):  # type: ignore[no-untyped-def]
-        self.websocket_handler.set_nodelay(True)
-        return super().connect()
-
-
 if __name__ == "__main__":
     from jupyterhub.singleuser import main
 
-    sys.argv.append("--ServerApp.kernel_websocket_connection_class=__main__.NoDelayChannels")
+    # nodelay.py sits next to this script: the script's folder is the server's sys.path[0].
+    sys.argv.append("--ServerApp.kernel_websocket_connection_class=nodelay.NoDelayChannels")
     sys.exit(main())

@@ -7,12 +7,16 @@ files it has open. Chromium is Debian's (``apt-get install chromium``):
 Playwright cannot download its own browsers here. With ``CI=true`` a missing
 Chromium or Playwright fails the tests; otherwise they are skipped with the
 install command. ``GRADLAB_CHROMIUM=/path/to/chromium`` picks another binary.
+The server gets the ``--config`` file that ``make lab`` passes (read from the
+Makefile: TCP_NODELAY on kernel websockets), so the latencies measured are the
+ones learners get.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -113,6 +117,15 @@ class Lab:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
+def lab_config() -> Path:
+    """The ``--config`` file of the Makefile's ``lab`` recipe (deploy/local/lab_config.py)."""
+    recipe = re.search(r"^lab:.*\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    found = re.search(r"--config=(\S+)", recipe.group(1)) if recipe else None
+    if found is None:
+        pytest.fail("The Makefile's lab recipe passes no --config file; the browser tests start JupyterLab as it does")
+    return ROOT / found.group(1)
+
+
 def notebooks_to_serve() -> list[Path]:
     """Every notebook of the project, and this folder's test notebook."""
     return sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted(Path(__file__).parent.glob("*.ipynb"))
@@ -146,6 +159,7 @@ def lab(chromium_path: str, tmp_path_factory: pytest.TempPathFactory):
         "-m",
         "jupyterlab",
         "--no-browser",
+        f"--config={lab_config()}",
         "--ip=127.0.0.1",
         f"--port={port}",
         "--ServerApp.port_retries=0",
