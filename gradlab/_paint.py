@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gradlab._messages import bilingual
-from gradlab._svg import Point, Svg
+from gradlab._svg import CJK, Point, Svg
 
 __all__ = ["CJK_FONTS", "MPL_FONT", "MplPainter", "Painter", "Svg", "cjk_font", "english"]
 
@@ -46,8 +46,7 @@ CJK_FONTS = (
 )
 _CJK_FILES = ("wqy", "notosansmonocjk", "notosanscjk", "sarasa", "msyh", "pingfang")  # their files' names
 # A bilingual piece: from its first Chinese character up to " / " (its English follows).
-_CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
-_CHINESE_PART = re.compile(f"[{_CJK}][^\n]*? / ")
+_CHINESE_PART = re.compile(f"[{CJK}][^\n]*? / ")
 _ANCHOR = {"start": "left", "middle": "center", "end": "right"}
 _STRUCTURE = ("class_", "id", "data_")  # SVG-only attributes: names and ids for scripts and tests
 
@@ -152,7 +151,7 @@ def cjk_font() -> str | None:
 
 
 def _has_cjk(text: str) -> bool:
-    return re.search(f"[{_CJK}]", text) is not None
+    return re.search(f"[{CJK}]", text) is not None
 
 
 class MplPainter:

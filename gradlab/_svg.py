@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from html import escape
 
-__all__ = ["FONT", "Point", "Svg", "fmt", "text_width", "wrap"]
+__all__ = ["CJK", "FONT", "Point", "Svg", "fmt", "text_width", "wrap"]
 
 Point = tuple[float, float]
 
@@ -25,9 +25,9 @@ FONT = (
 _CHAR_WIDTH = 0.6  # em, for the monospace fonts above; a CJK glyph is about twice as wide
 # What a line may break between: spaces, each Chinese character (with the punctuation that may not
 # start a line after it, and the brackets that may not end one before it), a run of other characters.
-_CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
+CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"  # Chinese characters and full-width forms, for a [...] class
 _OPENING, _CLOSING = "（「『", "，。、；：）」』！？"
-_TOKEN = re.compile(f"\\s+|[{_OPENING}]*(?:[{_CJK}]|[^\\s{_CJK}]+)[{_CLOSING}]*")
+_TOKEN = re.compile(f"\\s+|[{_OPENING}]*(?:[{CJK}]|[^\\s{CJK}]+)[{_CLOSING}]*")
 
 
 def fmt(value: float) -> str:
