@@ -139,7 +139,7 @@ TABLE = {
     "given": "给定的张量 / given tensor",
     "timed": "计时 / timed",  # reference() is timed too
     "method": "方法 / method",
-    "max_diff": "与参考的最大差 / max |Δ| vs reference",
+    "max_diff": "与参考的最大绝对差 / max |Δ| vs reference",
     "median": "中位时间 / median time",
     "ratio_reference": "与参考之比 / ratio to reference",
     "ratio_fastest": "与最快之比 / ratio to fastest",
@@ -148,7 +148,7 @@ TABLE = {
     "failed": "未通过 / FAILED",
     "agree": "{total} 个条目中 {good} 个一致 / {good} of {total} entries agree",
     "entry": "条目 / entry",
-    "numeric": "数值差分 / numeric",
+    "numeric": "数值导数 / numeric",
     "abs_err": "绝对误差 / abs err",
     "rel_err": "相对误差 / rel err",
     "status": "结果 / ok",
@@ -159,7 +159,7 @@ TABLE = {
     # vjp: the row names
     "vjp": "用 backward 算的 vᵀJ / vᵀJ via backward(gradient=v)",
     "via_jacobian": "用完整雅可比算的 v @ J / v @ J via the full Jacobian",
-    "max_abs_diff": "最大差 / max |difference|",
+    "max_abs_diff": "最大绝对差 / max |difference|",
 }
 
 

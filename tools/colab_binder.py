@@ -73,7 +73,7 @@ def badges(notebook: str, url: str | None = None, images: str = "../src_images/"
 def install_cell(url: str | None = None) -> str:
     """The source of every notebook's install cell."""
     return (
-        "# 没有 gradlab 时才安装（如 Colab）/ Installs gradlab only if missing (Colab)\n"
+        "# 没有 gradlab 时才安装（如 Colab）/ Installs gradlab only if missing (e.g. Colab)\n"
         "try:\n"
         "    import gradlab\n"
         "except ImportError:\n"
